@@ -1,0 +1,200 @@
+// The seam between samsa's pure state machines and the world.
+//
+// Theory of operation. A state machine never performs I/O. It is driven by one
+// call, step(now, event, outbox): `now` is the node's monotonic time (real or
+// virtual), `event` is something that happened, and the machine answers by
+// appending effects - requests for the world to act - to `outbox`. The driver
+// (runtime/ in production, sim/ in simulation) carries the effects out and,
+// later, reports their outcome as new events. Requests that complete carry a
+// token chosen by the machine, so the machine matches completions without
+// callbacks or futures.
+//
+//          events: Start, MessageReceived, TimerFired, IoCompleted
+//   driver ---------------------------------------------------------> machine
+//          <---------------------------------------------------------
+//          effects: Send, SetTimer, CancelTimer, Open, Close, Write, Read,
+//                   Fsync, Truncate, Remove, List, SyncDir
+//
+// Contract, identical for both drivers:
+// - Start is the first event after every process start. Nothing of the
+//   previous incarnation survives except what the disk holds durably.
+// - Messages may be lost, duplicated, delayed and reordered. They arrive whole
+//   or not at all.
+// - A timer fires at most once per SetTimer, but may fire late, and may fire
+//   early: a machine compares `now` with its own deadline and re-arms if early.
+//   SetTimer on an armed timer re-arms it; CancelTimer on an idle one is a no-op.
+// - Disk operations on the same file take effect in the order they were issued
+//   (so Write then Fsync, issued together, makes the write durable). Operations
+//   on different files are unordered. Every operation that carries a token
+//   completes exactly once with that token, unless the process crashes first.
+// - Written data is durable only once an Fsync issued after it has completed
+//   successfully. Creating and removing files is durable only after SyncDir.
+//   A crash loses what is not durable and may tear the sector being written.
+// - Reads may return corrupted bytes (machines verify checksums) or fail.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/base/assert.h"
+#include "core/base/ids.h"
+#include "core/base/time.h"
+
+namespace samsa::io {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// ---- Events: what happened --------------------------------------------------
+
+// The process (re)started. The machine recovers from its disk.
+struct Start {};
+
+struct MessageReceived {
+    NodeId from;
+    Bytes payload;
+};
+
+struct TimerFired {
+    TimerId timer;
+};
+
+// The outcome of a disk operation.
+enum class IoStatus : std::uint8_t {
+    ok,
+    not_found,       // Open without create, Remove of a missing file
+    already_exists,  // Open with exclusive create
+    io_error,        // EIO
+    no_space,        // ENOSPC
+    bad_file,        // a FileId that is not open
+};
+const char* to_string(IoStatus status) noexcept;
+
+struct IoCompleted {
+    IoToken token;
+    IoStatus status = IoStatus::ok;
+    std::uint64_t size = 0;          // Open: file size. Write: bytes written. Read: bytes read.
+    Bytes data;                      // Read: the bytes read (may be short at end of file).
+    std::vector<std::string> names;  // List: file names, sorted.
+};
+
+using Event = std::variant<Start, MessageReceived, TimerFired, IoCompleted>;
+
+// ---- Effects: what the machine asks for -------------------------------------
+
+struct Send {
+    NodeId to;
+    Bytes payload;
+};
+
+struct SetTimer {
+    TimerId timer;
+    Duration after;
+};
+
+struct CancelTimer {
+    TimerId timer;
+};
+
+// Opens `name` as `file` (an id the machine chooses and has not open already).
+// Completion carries the file's size.
+struct Open {
+    IoToken token;
+    FileId file;
+    std::string name;
+    bool create = false;     // create if missing
+    bool exclusive = false;  // with create: fail with already_exists if present
+};
+
+// Releases `file`; no completion. Pending operations on it still complete.
+struct Close {
+    FileId file;
+};
+
+struct Write {
+    IoToken token;
+    FileId file;
+    std::uint64_t offset = 0;
+    Bytes data;
+};
+
+struct Read {
+    IoToken token;
+    FileId file;
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;
+};
+
+// Makes the file's data and size durable (fdatasync).
+struct Fsync {
+    IoToken token;
+    FileId file;
+};
+
+struct Truncate {
+    IoToken token;
+    FileId file;
+    std::uint64_t size = 0;
+};
+
+struct Remove {
+    IoToken token;
+    std::string name;
+};
+
+struct List {
+    IoToken token;
+};
+
+// Makes creations and removals of files durable (fsync of the directory).
+struct SyncDir {
+    IoToken token;
+};
+
+using Effect = std::variant<Send, SetTimer, CancelTimer, Open, Close, Write, Read, Fsync, Truncate,
+                            Remove, List, SyncDir>;
+
+// Where a step puts its effects. Bounded: a machine that emits more than
+// effects_max effects in one step has a bug (an unbounded loop or queue).
+class Outbox {
+public:
+    static constexpr std::size_t default_effects_max = 1 << 16;
+
+    explicit Outbox(std::size_t effects_max = default_effects_max) : effects_max_(effects_max) {}
+
+    template <class E>
+    requires std::constructible_from<Effect, E&&>
+    void push(E&& effect) {
+        SAMSA_ASSERT_MSG(effects_.size() < effects_max_, "outbox effects_max exceeded");
+        effects_.emplace_back(std::forward<E>(effect));
+    }
+
+    [[nodiscard]] std::vector<Effect>& effects() noexcept { return effects_; }
+    [[nodiscard]] const std::vector<Effect>& effects() const noexcept { return effects_; }
+    [[nodiscard]] bool empty() const noexcept { return effects_.empty(); }
+    [[nodiscard]] std::size_t size() const noexcept { return effects_.size(); }
+    void clear() noexcept { effects_.clear(); }
+
+private:
+    std::vector<Effect> effects_;
+    std::size_t effects_max_;
+};
+
+// The state-machine concept. Every machine in core/ satisfies it, and both
+// drivers accept any machine that does.
+template <class M>
+concept StateMachine = requires(M& machine, Instant now, const Event& event, Outbox& out) {
+    { machine.step(now, event, out) } -> std::same_as<void>;
+};
+
+// One-line human-readable renderings, for traces, golden files and reports.
+std::string describe(const Event& event);
+std::string describe(const Effect& effect);
+
+// Short kind names ("message", "timer", "io", "start"; "send", "write", ...).
+const char* kind_name(const Event& event) noexcept;
+const char* kind_name(const Effect& effect) noexcept;
+
+}  // namespace samsa::io

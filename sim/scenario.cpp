@@ -1,0 +1,90 @@
+#include "sim/scenario.h"
+
+#include <memory>
+
+#include "core/base/prng.h"
+
+namespace samsa::sim {
+
+std::uint64_t ScenarioReport::stat(const std::string& name) const {
+    for (const auto& [key, value] : stats) {
+        if (key == name) return value;
+    }
+    return 0;
+}
+
+const std::vector<ScenarioInfo>& scenarios() {
+    static const std::vector<ScenarioInfo> all = {
+        {"kernel",
+         "simulator self-test: sequenced messages appended to an fsynced file under every fault",
+         5,
+         Duration::seconds(60),
+         &run_kernel,
+         {"recoveries_checked", "crashes_losing_unsynced", "liveness_messages"}},
+        {"canary-nondeterminism",
+         "a deliberately nondeterministic machine; --check-determinism must catch it", 3,
+         Duration::seconds(5), &run_nondeterminism_canary},
+    };
+    return all;
+}
+
+const ScenarioInfo* find_scenario(const std::string& name) {
+    for (const auto& info : scenarios()) {
+        if (name == info.name) return &info;
+    }
+    return nullptr;
+}
+
+std::optional<FaultPlan> prepare(const ScenarioInfo& info, ScenarioOptions& options,
+                                 ScenarioReport& report) {
+    if (options.nodes == 0) options.nodes = info.default_nodes;
+    if (options.duration == Duration::zero()) options.duration = info.default_duration;
+    report.scenario = info.name;
+    report.options = options;
+    if (options.nodes < 1 || options.nodes > 64) {
+        report.error = "--nodes must be between 1 and 64";
+        return std::nullopt;
+    }
+    if (options.duration <= Duration::zero() || options.duration > Duration::seconds(24 * 3600)) {
+        report.error = "--duration must be positive and at most 24h";
+        return std::nullopt;
+    }
+    // The plan has a stream of its own, so a plan given on the command line
+    // does not shift the draws of the world.
+    Prng plan_prng(options.seed ^ 0x706c616e00000000ULL);
+    std::string error;
+    auto plan = FaultPlan::parse(options.faults, plan_prng, error);
+    if (!plan) {
+        report.error = "--faults: " + error;
+        return std::nullopt;
+    }
+    report.plan = plan->to_string();
+    return plan;
+}
+
+std::string replay_command(const ScenarioReport& report) {
+    return "samsa sim --scenario " + report.scenario + " --seed " +
+           std::to_string(report.options.seed) + " --nodes " +
+           std::to_string(report.options.nodes) + " --duration " +
+           report.options.duration.to_string() + " --faults " + report.options.faults;
+}
+
+DeterminismResult check_determinism(const ScenarioInfo& info, ScenarioOptions options) {
+    DeterminismResult result;
+    Recorder recorder(Recorder::Mode::record);
+    options.recorder = &recorder;
+    result.first = info.run(options);
+    // Shift the allocator's state before the second run: blocks of assorted
+    // sizes, held until it ends, so the same allocations land elsewhere.
+    std::vector<std::unique_ptr<char[]>> ballast;
+    for (std::size_t size = 8; size <= 4096; size = size * 3 / 2 + 8) {
+        ballast.push_back(std::make_unique<char[]>(size));
+    }
+    recorder.switch_to_compare();
+    result.second = info.run(options);
+    recorder.finish();
+    result.divergence = recorder.divergence();
+    return result;
+}
+
+}  // namespace samsa::sim
