@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
     sim_app->add_option("--scenario", sim.scenario, "Scenario to run")->capture_default_str();
     sim_app->add_option("--seed", sim.options.seed, "The seed: replays the run exactly")
         ->capture_default_str();
-    sim_app->add_option("--nodes", sim.options.nodes, "Nodes in the simulated cluster");
+    sim_app->add_option("--nodes", sim.options.nodes, "Nodes in the simulated cluster")
+        ->check(CLI::Range(1, 64));
     sim_app->add_option("--duration", sim_duration, "Simulated time of the safety phase")
         ->check(DurationValidator());
     sim_app
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
     sweep_app->add_option("--scenario", sweep.scenario, "Scenario to run")->capture_default_str();
     sweep_app->add_option("--first-seed", sweep.first_seed, "First seed")->capture_default_str();
     sweep_app->add_option("--seeds", sweep.seeds, "How many seeds")->capture_default_str();
-    sweep_app->add_option("--nodes", sweep.nodes, "Nodes in the simulated cluster");
+    sweep_app->add_option("--nodes", sweep.nodes, "Nodes in the simulated cluster")
+        ->check(CLI::Range(1, 64));
     sweep_app->add_option("--duration", sweep_duration, "Simulated time of the safety phase")
         ->check(DurationValidator());
     sweep_app->add_option("--faults", sweep.faults, "Fault plan (see `samsa sim --help`)")

@@ -111,9 +111,12 @@ io::IoCompleted SimDisk::write(const io::Write& op) {
         counters_.add(FaultKind::write_eio);
         return completion(op.token, io::IoStatus::io_error);
     }
+    if (op.offset > params_.file_bytes_max || op.data.size() > params_.file_bytes_max - op.offset) {
+        return completion(op.token, io::IoStatus::too_large);
+    }
     const std::uint64_t end = op.offset + op.data.size();
     const std::uint64_t growth = end > file->data.size() ? end - file->data.size() : 0;
-    if (used_bytes() + growth > capacity_bytes_)
+    if (growth > capacity_bytes_ - std::min(used_bytes(), capacity_bytes_))
         return completion(op.token, io::IoStatus::no_space);
     Undo undo;
     undo.offset = op.offset;
@@ -166,8 +169,9 @@ io::IoCompleted SimDisk::fsync(const io::Fsync& op) {
 io::IoCompleted SimDisk::truncate(const io::Truncate& op) {
     File* file = handle(op.file);
     if (file == nullptr) return completion(op.token, io::IoStatus::bad_file);
+    if (op.size > params_.file_bytes_max) return completion(op.token, io::IoStatus::too_large);
     const std::uint64_t growth = op.size > file->data.size() ? op.size - file->data.size() : 0;
-    if (used_bytes() + growth > capacity_bytes_)
+    if (growth > capacity_bytes_ - std::min(used_bytes(), capacity_bytes_))
         return completion(op.token, io::IoStatus::no_space);
     Undo undo;
     undo.is_write = false;

@@ -33,6 +33,7 @@ struct DiskParams {
     Duration fsync_latency_mean = Duration::microseconds(300);  // fsync, sync_dir
     Duration slow_io_mean = Duration::milliseconds(40);         // extra, when slow_io fires
     std::size_t files_max = 4096;
+    std::uint64_t file_bytes_max = 1ULL << 40;  // larger offsets fail with too_large
 };
 
 class SimDisk {

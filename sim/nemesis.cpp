@@ -99,6 +99,14 @@ void Nemesis::crash_one() {
     };
     if (prng_.chance(0.5)) {
         world_.crash_after_next_write(node, schedule_restart);  // crash mid-I/O
+        // A node that never writes again is crashed anyway, so the slot frees up.
+        world_.schedule(world_.now() + params_.armed_crash_max, "nemesis armed crash",
+                        [this, node, schedule_restart] {
+                            if (!crashed_[index_of(node)] || !world_.is_up(node)) return;
+                            world_.crash_after_next_write(node, nullptr);
+                            world_.crash(node);
+                            schedule_restart();
+                        });
     } else {
         world_.crash(node);
         schedule_restart();
@@ -179,8 +187,9 @@ void Nemesis::swizzle() {
         const Instant clog_at = world_.now() + step * static_cast<std::int64_t>(i);
         const Instant unclog_at = unclog_start + step * static_cast<std::int64_t>(unclog_order[i]);
         const NodeId node = chosen[i];
-        world_.schedule(clog_at, "nemesis swizzle clog",
-                        [this, node, unclog_at] { world_.network().clog_node(node, unclog_at); });
+        world_.schedule(clog_at, "nemesis swizzle clog", [this, node, unclog_at] {
+            if (active_) world_.network().clog_node(node, unclog_at);
+        });
     }
 }
 

@@ -21,6 +21,7 @@ struct NemesisParams {
     Duration no_space_mean = Duration::seconds(2);
     Duration clock_jump_mean = Duration::milliseconds(500);
     Duration swizzle_step = Duration::milliseconds(200);
+    Duration armed_crash_max = Duration::seconds(1);  // a crash waiting for a write
 };
 
 class Nemesis {

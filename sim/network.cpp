@@ -70,10 +70,9 @@ Network::Copies Network::send(NodeId from, NodeId to, Instant now) {
         arrival = std::max(arrival, each.last_arrival);
         each.last_arrival = arrival;
     }
-    arrival = std::max(arrival, each.clogged_until);
     copies.at[copies.count++] = arrival;
     ++each.in_flight;
-    if (prng_.chance(plan_.rate(FaultKind::duplicate))) {
+    if (each.in_flight < queue_max && prng_.chance(plan_.rate(FaultKind::duplicate))) {
         counters_.add(FaultKind::duplicate);
         copies.at[copies.count++] = arrival + exponential(params_.duplicate_mean);
         ++each.in_flight;
@@ -125,6 +124,10 @@ void Network::unclog_all(Instant now) {
 
 std::uint32_t Network::in_flight(NodeId from, NodeId to) const {
     return link(from, to).in_flight;
+}
+
+Instant Network::clogged_until(NodeId from, NodeId to) const {
+    return link(from, to).clogged_until;
 }
 
 }  // namespace samsa::sim

@@ -62,6 +62,7 @@ public:
 
     [[nodiscard]] int node_count() const noexcept { return node_count_; }
     [[nodiscard]] std::uint32_t in_flight(NodeId from, NodeId to) const;
+    [[nodiscard]] Instant clogged_until(NodeId from, NodeId to) const;
 
 private:
     struct Link {

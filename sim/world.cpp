@@ -114,6 +114,7 @@ World::World(std::uint64_t seed, int node_count, FaultPlan plan, WorldParams par
       queue_(params.events_max) {
     SAMSA_ASSERT(node_count >= 1);
     nodes_.resize(static_cast<std::size_t>(node_count));
+    held_.resize(static_cast<std::size_t>(node_count * node_count));
     for (int i = 0; i < node_count; ++i) {
         Node& node = nodes_[static_cast<std::size_t>(i)];
         node.id = NodeId(i + 1);
@@ -173,6 +174,7 @@ void World::dispatch(std::uint64_t /*sequence*/, Pending& pending) {
                    [this](IoEvent& e) { on_io(e); },
                    [this](DeferredEvent& e) { on_deferred(e); },
                    [this](ActionEvent& e) { on_action(e); },
+                   [this](ReleaseEvent& e) { on_release(e); },
                },
                pending);
 }
@@ -187,8 +189,10 @@ void World::on_start(StartEvent& event) {
 
 void World::on_deliver(DeliverEvent& event) {
     const auto decision = network_.arrive(event.from, event.to, now_);
-    if (decision.what == Network::Arrival::wait) {
-        queue_.push(decision.until, std::move(event));  // behind a clog
+    if (decision.what == Network::Arrival::wait) {  // behind a clog, in arrival order
+        auto& held = held_[link_index(event.from, event.to)];
+        if (held.empty()) queue_.push(decision.until, ReleaseEvent{event.from, event.to});
+        held.push_back(std::move(event));
         return;
     }
     Node& node = node_state(event.to);
@@ -242,6 +246,26 @@ void World::on_action(ActionEvent& event) {
     event.action();
 }
 
+void World::on_release(const ReleaseEvent& event) {
+    const std::size_t link = link_index(event.from, event.to);
+    if (held_[link].empty()) return;  // released early by heal_network()
+    const Instant until = network_.clogged_until(event.from, event.to);
+    if (until > now_) {
+        queue_.push(until, event);  // the clog was extended
+        return;
+    }
+    release_held(link);
+}
+
+void World::release_held(std::size_t link) {
+    for (auto& held : held_[link]) queue_.push(now_, std::move(held));
+    held_[link].clear();
+}
+
+std::size_t World::link_index(NodeId from, NodeId to) const {
+    return static_cast<std::size_t>((from.value() - 1) * node_count() + (to.value() - 1));
+}
+
 void World::run_machine(Node& node, io::Event event, EventKind kind, std::uint64_t payload_hash) {
     if (node.paused) {
         node.deferred.push_back(std::move(event));
@@ -255,8 +279,9 @@ void World::run_machine(Node& node, io::Event event, EventKind kind, std::uint64
         for (const auto& effect : outbox_.effects()) text += " [" + io::describe(effect) + "]";
         return text;
     });
-    apply_effects(node);
+    // Observers see the effects intact; apply_effects() moves payloads out.
     for (auto* observer : observers_) observer->on_step(node.id, now_, event, outbox_);
+    apply_effects(node);
 }
 
 void World::apply_effects(Node& node) {
@@ -290,10 +315,11 @@ void World::schedule_timer(Node& node, const io::SetTimer& set) {
     }
     const TimerEvent event{node.id, node.incarnation, set.timer, generation};
     queue_.push(now_ + fire, event);
-    if (prng_.chance(plan_.rate(FaultKind::timer_early))) {
+    if (delay > Duration::microseconds(10) && prng_.chance(plan_.rate(FaultKind::timer_early))) {
+        // Strictly between now and the deadline, so a machine that re-arms makes progress.
         counters_.add(FaultKind::timer_early);
         const auto early =
-            static_cast<std::int64_t>(prng_.unit() * static_cast<double>(delay.count_ns()));
+            1 + static_cast<std::int64_t>(prng_.unit() * static_cast<double>(delay.count_ns() - 1));
         queue_.push(now_ + Duration::nanoseconds(early), event);
     }
     if (prng_.chance(plan_.rate(FaultKind::timer_twice))) {
@@ -318,16 +344,6 @@ void World::schedule_io(Node& node, io::Effect operation) {
     }
     node.io_tails[queue] = done;
     queue_.push(done, IoEvent{node.id, node.incarnation, std::move(operation)});
-}
-
-void World::record(NodeId node, EventKind kind, std::uint64_t payload_hash,
-                   std::uint64_t effects_hash, const std::function<std::string()>& detail) {
-    const EventRecord entry{events_++, now_, node, kind, payload_hash, effects_hash};
-    digest_.add(entry);
-    if (recorder_ != nullptr && !recorder_->observe(entry)) {
-        recorder_->set_detail(detail());
-        stopped_ = true;
-    }
 }
 
 void World::fail(std::string message) {
@@ -393,6 +409,7 @@ void World::heal_network() {
         }
     }
     network_.unclog_all(now_);
+    for (std::size_t link = 0; link < held_.size(); ++link) release_held(link);
 }
 
 void World::jump_clock(NodeId node, Duration forward) {
@@ -402,7 +419,11 @@ void World::jump_clock(NodeId node, Duration forward) {
 
 void World::set_clock_drift(NodeId node, std::int64_t drift_ppm) {
     SAMSA_ASSERT(drift_ppm > -1000000);
-    node_state(node).drift_ppm = drift_ppm;
+    Node& state = node_state(node);
+    // Rebase the offset so the clock continues from where it is now.
+    const Instant before = local_time_at(state, now_);
+    state.drift_ppm = drift_ppm;
+    state.clock_offset_ns += (before - local_time_at(state, now_)).count_ns();
 }
 
 void World::schedule(Instant at, std::string label, std::function<void()> action) {
@@ -434,6 +455,7 @@ Instant World::local_time_at(const Node& node, Instant at) {
 }
 
 Duration World::to_virtual(const Node& node, Duration local) const {
+    if (node.drift_ppm == 0) return local;
     // local = virtual * (1 + ppm/1e6): invert, rounding up, then step until the
     // node's clock really has advanced by `local` (floors in local_time()).
     const auto scaled = static_cast<Int128>(local.count_ns()) * 1000000;

@@ -58,7 +58,7 @@ using MachineFactory = std::function<std::unique_ptr<AnyMachine>(NodeId self, Pr
 class Observer {
 public:
     virtual ~Observer() = default;
-    // After a machine stepped and its effects were scheduled.
+    // After a machine stepped, before its effects are carried out.
     virtual void on_step(NodeId, Instant, const io::Event&, const io::Outbox&) {}
     virtual void on_send(NodeId /*from*/, NodeId /*to*/, const io::Bytes&, Instant) {}
     virtual void on_deliver(NodeId /*from*/, NodeId /*to*/, const io::Bytes&, Instant) {}
@@ -169,8 +169,12 @@ private:
         std::string label;
         std::function<void()> action;
     };
+    struct ReleaseEvent {  // a clog on from -> to may have cleared
+        NodeId from;
+        NodeId to;
+    };
     using Pending = std::variant<std::monostate, StartEvent, DeliverEvent, TimerEvent, IoEvent,
-                                 DeferredEvent, ActionEvent>;
+                                 DeferredEvent, ActionEvent, ReleaseEvent>;
 
     struct Node {
         NodeId id;
@@ -199,14 +203,27 @@ private:
     void on_io(IoEvent& event);
     void on_deferred(DeferredEvent& event);
     void on_action(ActionEvent& event);
+    void on_release(const ReleaseEvent& event);
+    void release_held(std::size_t link);
+    [[nodiscard]] std::size_t link_index(NodeId from, NodeId to) const;
 
     // Steps the machine of `node` (or holds the event while it is paused).
     void run_machine(Node& node, io::Event event, EventKind kind, std::uint64_t payload_hash);
     void apply_effects(Node& node);
     void schedule_timer(Node& node, const io::SetTimer& set);
     void schedule_io(Node& node, io::Effect operation);
+    // Folds one event into the digest and the determinism recorder; `detail`
+    // renders it, and is only called when the recorder finds a divergence.
+    template <class Detail>
     void record(NodeId node, EventKind kind, std::uint64_t payload_hash, std::uint64_t effects_hash,
-                const std::function<std::string()>& detail);
+                const Detail& detail) {
+        const EventRecord entry{events_++, now_, node, kind, payload_hash, effects_hash};
+        digest_.add(entry);
+        if (recorder_ != nullptr && !recorder_->observe(entry)) {
+            recorder_->set_detail(detail());
+            stopped_ = true;
+        }
+    }
     Duration to_virtual(const Node& node, Duration local) const;
     static Instant local_time_at(const Node& node, Instant at);
 
@@ -216,6 +233,7 @@ private:
     FaultCounters counters_;
     Network network_;
     std::vector<Node> nodes_;
+    std::vector<std::vector<DeliverEvent>> held_;  // by link: messages waiting behind a clog
     EventQueue<Pending> queue_;
     io::Outbox outbox_;
     std::vector<Observer*> observers_;

@@ -5,7 +5,7 @@
 namespace samsa {
 
 std::uint64_t hash_bytes(std::span<const std::uint8_t> bytes, std::uint64_t seed) noexcept {
-    std::uint64_t h = mix64(seed ^ (bytes.size() * 0xff51afd7ed558ccdULL));
+    std::uint64_t h = mix64(seed ^ 0x736d7361ULL ^ (bytes.size() * 0xff51afd7ed558ccdULL));
     std::size_t i = 0;
     for (; i + 8 <= bytes.size(); i += 8) {
         std::uint64_t word = 0;

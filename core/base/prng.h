@@ -61,9 +61,11 @@ public:
     // Uniform in [low, high], inclusive.
     std::int64_t range(std::int64_t low, std::int64_t high) noexcept {
         SAMSA_ASSERT(low <= high);
-        const auto span = static_cast<std::uint64_t>(high - low) + 1;
+        // Unsigned arithmetic: high - low may not fit in an int64.
+        const std::uint64_t span =
+            static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) + 1;
         if (span == 0) return static_cast<std::int64_t>(next_u64());  // the full 64-bit range
-        return low + static_cast<std::int64_t>(uniform(span));
+        return static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + uniform(span));
     }
 
     // Uniform in [0, 1) with 53 bits of precision.

@@ -44,7 +44,7 @@ public:
         return *this;
     }
 
-    // "1.5s", "250ms", "40us", "7ns": the largest unit that keeps it exact-ish.
+    // "2s", "1500ms", "40us", "7ns": the largest unit that keeps it exact.
     [[nodiscard]] std::string to_string() const;
 
 private:

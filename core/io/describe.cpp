@@ -37,6 +37,7 @@ const char* to_string(IoStatus status) noexcept {
         case IoStatus::io_error: return "io_error";
         case IoStatus::no_space: return "no_space";
         case IoStatus::bad_file: return "bad_file";
+        case IoStatus::too_large: return "too_large";
     }
     return "?";
 }

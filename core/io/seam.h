@@ -20,9 +20,10 @@
 //   previous incarnation survives except what the disk holds durably.
 // - Messages may be lost, duplicated, delayed and reordered. They arrive whole
 //   or not at all.
-// - A timer fires at most once per SetTimer, but may fire late, and may fire
-//   early: a machine compares `now` with its own deadline and re-arms if early.
-//   SetTimer on an armed timer re-arms it; CancelTimer on an idle one is a no-op.
+// - A timer may fire late, early, or more than once per SetTimer: TimerFired
+//   is a prompt to compare `now` with the machine's own deadline (and re-arm
+//   if early). SetTimer on an armed timer re-arms it, and a re-armed or
+//   cancelled timer never fires for its old arming.
 // - Disk operations on the same file take effect in the order they were issued
 //   (so Write then Fsync, issued together, makes the write durable). Operations
 //   on different files are unordered. Every operation that carries a token
@@ -69,6 +70,7 @@ enum class IoStatus : std::uint8_t {
     io_error,        // EIO
     no_space,        // ENOSPC
     bad_file,        // a FileId that is not open
+    too_large,       // EFBIG: beyond the largest file size
 };
 const char* to_string(IoStatus status) noexcept;
 
