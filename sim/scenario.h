@@ -47,6 +47,10 @@ struct ScenarioInfo {
     // Stats that must be non-zero summed over a sweep: proof that what the
     // scenario checks really happened (e.g. crashes that lost unsynced data).
     std::vector<const char*> sweep_required_stats = {};
+    // Fault groups that can affect this scenario: a sweep requires every kind
+    // of these groups to fire at least once (fault coverage).
+    std::vector<FaultGroup> fault_groups = {FaultGroup::network, FaultGroup::process,
+                                            FaultGroup::disk, FaultGroup::time};
 };
 
 const std::vector<ScenarioInfo>& scenarios();
@@ -73,6 +77,8 @@ DeterminismResult check_determinism(const ScenarioInfo& info, ScenarioOptions op
 
 // Scenario entry points (one per file in sim/scenarios/).
 ScenarioReport run_kernel(const ScenarioOptions& options);
+ScenarioReport run_log(const ScenarioOptions& options);
+ScenarioReport run_log_ack_canary(const ScenarioOptions& options);
 ScenarioReport run_nondeterminism_canary(const ScenarioOptions& options);
 
 }  // namespace samsa::sim

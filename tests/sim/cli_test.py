@@ -55,6 +55,11 @@ check(re.search(r"run 1: #\d+ t=", out) and re.search(r"run 2 event: ", out),
       "shows both runs' versions of the event", out)
 check("replay: samsa sim --scenario canary-nondeterminism" in out, "prints the replay command", out)
 
+# The log checkers catch a log that acknowledges before fsync (a canary).
+code, out = run("sim-sweep", "--scenario", "canary-log-ack-before-fsync", "--seeds", "40",
+                "--no-determinism", "--faults", "crash=20")
+check(code == 1 and "lost acknowledged" in out, "log checker catches ack-before-fsync", out)
+
 # --faults and --nodes are honoured.
 code, out = run("sim", "--seed", "3", "--duration", "5s", "--faults", "none")
 check(code == 0 and "faults fired: (none)" in out, "--faults none injects nothing", out)

@@ -1,0 +1,295 @@
+// PartitionLog: reads, truncation, retention and their maintenance I/O.
+#include <algorithm>
+
+#include "core/log/batch.h"
+#include "core/log/partition_log.h"
+
+namespace samsa::log {
+
+// ---- Reads ------------------------------------------------------------------
+
+Result<std::uint64_t, LogError> PartitionLog::read(Offset from, std::uint32_t max_bytes,
+                                                   io::Outbox& out) {
+    if (state_ == State::needs_repair) return Failure{LogError::corrupt_log};
+    if (state_ == State::recovering) return Failure{LogError::not_ready};
+    if (from < log_start_ || from > readable_end_) return Failure{LogError::offset_out_of_range};
+    const std::uint64_t id = ++read_counter_;
+    if (from == readable_end_) {
+        read_results_.push_back(ReadResult{id, std::nullopt, {}});
+        return id;
+    }
+    const Segment& segment = segments_[segment_for(from)];
+    // The index covers a segment's batches from its start, all of them once
+    // `indexed`; past its end, a read scans on (and extends it).
+    std::uint64_t position = 0;
+    if (!segment.index.empty()) {
+        const auto found = std::find_if(segment.index.begin(), segment.index.end(),
+                                        [&](const BatchPosition& b) { return b.last >= from; });
+        SAMSA_ASSERT(found != segment.index.end() || !segment.indexed);
+        position = found != segment.index.end() ? found->position : segment.index.back().position;
+    }
+    issue_read(
+        PendingRead{id, from, max_bytes, segment.base, position, config_.read_bytes_max, 0, {}, {}},
+        out);
+    return id;
+}
+
+void PartitionLog::issue_read(PendingRead read, io::Outbox& out) {
+    const Segment* segment = segment_at(read.segment);
+    SAMSA_ASSERT(segment != nullptr);
+    const IoToken token = next_token();
+    out.push(io::Read{token, segment->file, read.position, read.length});
+    reads_.emplace(token.value(), std::move(read));
+}
+
+void PartitionLog::on_read_io(PendingRead read, const io::IoCompleted& done, io::Outbox& out) {
+    if (segment_at(read.segment) == nullptr) {  // truncated or retained away meanwhile
+        read_results_.push_back(ReadResult{read.id, LogError::offset_out_of_range, {}});
+        return;
+    }
+    if (done.status != io::IoStatus::ok) {
+        read_results_.push_back(ReadResult{read.id, LogError::io_error, {}});
+        return;
+    }
+    ReadResult result{read.id, std::nullopt, {}};
+    bool more = false;
+    if (!collect_batches(read, done.data, result, more)) {
+        if (++read.rereads > config_.reread_max) {
+            state_ = State::needs_repair;  // stored data fails its CRC: never serve it
+            read_results_.push_back(ReadResult{read.id, LogError::corrupt_log, {}});
+            return;
+        }
+        issue_read(std::move(read), out);  // the bytes may have flipped on the way
+        return;
+    }
+    if (!more) {
+        read_results_.push_back(std::move(result));
+        return;
+    }
+    read.rereads = 0;
+    issue_read(std::move(read), out);
+}
+
+const PartitionLog::BatchPosition* PartitionLog::indexed_at(const Segment& segment,
+                                                            std::uint64_t position) const {
+    const auto found = std::lower_bound(
+        segment.index.begin(), segment.index.end(), position,
+        [](const BatchPosition& batch, std::uint64_t at) { return batch.position < at; });
+    return found != segment.index.end() && found->position == position ? &*found : nullptr;
+}
+
+std::optional<Offset> PartitionLog::expected_base(const Segment& segment,
+                                                  std::uint64_t position) const {
+    if (position == 0) return segment.base;
+    if (const auto* known = indexed_at(segment, position)) return known->base;
+    return std::nullopt;
+}
+
+std::uint64_t PartitionLog::readable_bytes(const Segment& segment) const {
+    // In the active segment, bytes of appends still in flight are not readable.
+    for (const auto& batch : segment.index) {
+        if (batch.base >= readable_end_) return batch.position;
+    }
+    return segment.size;
+}
+
+bool PartitionLog::collect_batches(PendingRead& read, const io::Bytes& data, ReadResult& result,
+                                   bool& more) {
+    Segment* segment = segment_at(read.segment);
+    const std::uint64_t limit = readable_bytes(*segment);
+    io::Bytes batches = std::move(read.collected);
+    read.collected.clear();
+    // On a failure the batches of earlier reads stay with the read, which is
+    // retried from the same position; this read's own are dropped.
+    // baseOffset is outside the CRC: check it against the index, or against
+    // the batch before it, so a flipped offset is caught like a bad CRC.
+    std::optional<Offset> expected =
+        read.expected ? read.expected : expected_base(*segment, read.position);
+    const std::optional<Offset> expected_at_start = expected;
+    const std::size_t earlier = batches.size();
+    auto fail = [&] {
+        batches.resize(earlier);
+        read.collected = std::move(batches);
+        read.expected = expected_at_start;
+        return false;
+    };
+    std::uint64_t at = 0;
+    more = false;
+    while (read.position + at < limit) {
+        const std::uint64_t position = read.position + at;
+        const std::span<const std::uint8_t> rest(data.data() + at, data.size() - at);
+        const auto size = framed_size(rest, config_.batch_bytes_max);
+        if (!size) return fail();  // an impossible length inside written data
+        if (*size == 0 || *size > rest.size()) {
+            if (data.size() < read.length) return fail();  // the file ends inside written data
+            // Cut off by the read's length: continue here, large enough for it.
+            read.length =
+                static_cast<std::uint32_t>(std::max<std::uint64_t>(config_.read_bytes_max, *size));
+            read.position = position;
+            read.expected = expected;
+            more = true;
+            break;
+        }
+        auto header = validate_batch(rest.first(*size), SIZE_MAX);
+        if (!header.ok()) return fail();
+        const auto& batch = header.value();
+        if (expected && batch.base_offset != *expected) return fail();
+        if (const auto* known = indexed_at(*segment, position);
+            known != nullptr && known->epoch != kEpochUnknown &&
+            known->epoch != batch.partition_leader_epoch) {
+            return fail();
+        }
+        expected = batch.last_offset().next();
+        const std::span<const std::uint8_t> bytes = rest.first(*size);
+        if (segment->index.empty() || segment->index.back().position < position) {
+            segment->index.push_back(
+                {batch.base_offset, batch.last_offset(), position, kEpochUnknown});
+        }
+        at += batch.size_bytes();
+        if (batch.last_offset() < read.from) continue;
+        batches.insert(batches.end(), bytes.begin(), bytes.end());
+        if (batches.size() >= read.max_bytes) break;
+    }
+    if (!more && read.position + at >= segment->size) segment->indexed = true;
+    if (!more && batches.empty()) more = move_to_next_segment(read, *segment);
+    if (more) {
+        read.collected = std::move(batches);
+    } else {
+        result.batches = std::move(batches);
+    }
+    return true;
+}
+
+bool PartitionLog::move_to_next_segment(PendingRead& read, const Segment& segment) const {
+    // Nothing at or after `from` in this segment: go on with the next one.
+    if (&segment == &segments_.back()) return false;
+    read.segment = segments_[segment_for(segment.base) + 1].base;
+    read.position = 0;
+    read.length = config_.read_bytes_max;
+    read.expected.reset();
+    return true;
+}
+
+// ---- Truncation and retention -----------------------------------------------
+
+Status<LogError> PartitionLog::truncate_to(Offset offset, io::Outbox& out) {
+    if (state_ != State::ready) return Failure{LogError::not_ready};
+    if (flush_ || !pending_.empty()) return Failure{LogError::busy};
+    if (offset < log_start_ || offset > next_offset_) return Failure{LogError::offset_out_of_range};
+    if (offset == next_offset_) return {};
+    const std::size_t index = segment_for(offset);
+    Segment& segment = segments_[index];
+    if (!segment.indexed) return Failure{LogError::busy};  // a read must index it first
+    const auto at = std::find_if(segment.index.begin(), segment.index.end(),
+                                 [&](const BatchPosition& b) { return b.base >= offset; });
+    if (at == segment.index.end() || at->base != offset) {
+        return Failure{LogError::offset_out_of_range};  // not a batch boundary
+    }
+    state_ = State::repairing;
+    maintenance_ = Maintenance{};
+    maintenance_->cut = true;
+    maintenance_->cut_segment = segment.base;
+    maintenance_->cut_position = at->position;
+    segment.size = at->position;
+    segment.index.erase(at, segment.index.end());
+    next_offset_ = offset;
+    readable_end_ = std::min(readable_end_, offset);
+    // Later segments go first, so a crash at any point leaves a prefix of the log.
+    for (std::size_t later = segments_.size() - 1; later > index; --later) {
+        remove_segment_files(later, out);
+    }
+    segments_.resize(index + 1);
+    issue_removals(out);
+    finish_phase(out);
+    return {};
+}
+
+void PartitionLog::remove_segment_files(std::size_t index, io::Outbox& out) {
+    const Segment& segment = segments_[index];
+    out.push(io::Close{segment.file});
+    maintenance_->removals.push_back(segment_name(config_.file_prefix, segment.base));
+}
+
+void PartitionLog::issue_removals(io::Outbox& out) {
+    Maintenance& work = *maintenance_;
+    for (const auto& name : work.removals) {
+        const IoToken remove = next_token();
+        out.push(io::Remove{remove, name});
+        maintenance_tokens_.insert(remove.value());
+        ++work.operations_left;
+    }
+}
+
+void PartitionLog::issue_sync_and_cut(io::Outbox& out) {
+    Maintenance& work = *maintenance_;
+    const IoToken sync_dir = next_token();
+    out.push(io::SyncDir{sync_dir});
+    maintenance_tokens_.insert(sync_dir.value());
+    work.operations_left = 1;
+    if (!work.cut) return;
+    const Segment* segment = segment_at(work.cut_segment);
+    SAMSA_ASSERT(segment != nullptr);
+    const IoToken cut = next_token();
+    const IoToken sync = next_token();
+    out.push(io::Truncate{cut, segment->file, work.cut_position});
+    out.push(io::Fsync{sync, segment->file});
+    maintenance_tokens_.insert({cut.value(), sync.value()});
+    work.operations_left += 2;
+}
+
+// Phase 1 removes files; phase 2 makes that durable (SyncDir) and cuts the
+// remaining tail. A failed phase is retried as a whole.
+void PartitionLog::finish_phase(io::Outbox& out) {
+    Maintenance& work = *maintenance_;
+    if (work.operations_left > 0) return;
+    if (work.failed) {
+        work.failed = false;
+        if (work.removing) {
+            issue_removals(out);
+        } else {
+            issue_sync_and_cut(out);
+        }
+        return;
+    }
+    if (work.removing) {
+        work.removing = false;
+        issue_sync_and_cut(out);
+        return;
+    }
+    maintenance_.reset();
+    state_ = State::ready;
+    flush(out);
+}
+
+void PartitionLog::on_maintenance_io(const io::IoCompleted& done, io::Outbox& out) {
+    SAMSA_ASSERT(maintenance_.has_value() && maintenance_->operations_left > 0);
+    // A removal of a file that is already gone has done its job.
+    if (done.status != io::IoStatus::ok && done.status != io::IoStatus::not_found) {
+        maintenance_->failed = true;
+    }
+    --maintenance_->operations_left;
+    finish_phase(out);
+}
+
+void PartitionLog::apply_retention(io::Outbox& out) {
+    if (state_ != State::ready || config_.retention_bytes_max == 0) return;
+    std::uint64_t total = size_bytes();
+    bool removed = false;
+    while (segments_.size() > 1 && total - segments_.front().size >= config_.retention_bytes_max) {
+        const Segment& oldest = segments_.front();
+        total -= oldest.size;
+        out.push(io::Close{oldest.file});
+        const IoToken remove = next_token();
+        out.push(io::Remove{remove, segment_name(config_.file_prefix, oldest.base)});
+        background_tokens_.insert(remove.value());
+        segments_.erase(segments_.begin());
+        removed = true;
+    }
+    if (!removed) return;
+    log_start_ = segments_.front().base;
+    const IoToken sync = next_token();
+    out.push(io::SyncDir{sync});
+    background_tokens_.insert(sync.value());
+}
+
+}  // namespace samsa::log

@@ -1,0 +1,224 @@
+// PartitionLog: recovery at start-up.
+//
+// List the directory; open every segment of this log; read the tail segment
+// batch by batch, validating each. A batch that fails its CRC is read again
+// (reads can flip bits) before it counts as bad. A bad batch that is not
+// followed by another valid-looking batch is a torn tail: the file is cut
+// there, durably, before the log serves. A bad batch followed by a valid one
+// is corruption in the middle: the log refuses to serve (needs_repair).
+// Older segments are not read at all, so recovery costs the tail segment only.
+#include <algorithm>
+
+#include "core/log/batch.h"
+#include "core/log/partition_log.h"
+
+namespace samsa::log {
+
+void PartitionLog::start(io::Outbox& out) {
+    SAMSA_ASSERT(state_ == State::recovering && step_ == Step::list);
+    awaiting_ = next_token();
+    out.push(io::List{awaiting_});
+}
+
+void PartitionLog::on_recovery_io(const io::IoCompleted& done, io::Outbox& out) {
+    SAMSA_ASSERT(state_ == State::recovering);
+    const bool ok = done.status == io::IoStatus::ok;
+    switch (step_) {
+        case Step::list:
+            if (!ok) return start_again(out);
+            on_listed(done, out);
+            return;
+        case Step::open: {
+            const auto opening = opening_.find(done.token.value());
+            SAMSA_ASSERT(opening != opening_.end());
+            Segment* segment = segment_at(opening->second);
+            opening_.erase(opening);
+            if (!ok) {  // retry this one
+                const IoToken retry = next_token();
+                out.push(io::Open{retry, segment->file,
+                                  segment_name(config_.file_prefix, segment->base), false, false});
+                opening_.emplace(retry.value(), segment->base);
+                return;
+            }
+            segment->size = done.size;
+            if (opening_.empty()) scan_tail(out);
+            return;
+        }
+        case Step::scan: on_scanned(done, out); return;
+        case Step::cut:
+        case Step::create:
+            SAMSA_ASSERT(done.token == awaiting_ || recovery_ops_left_ > 0);
+            if (!ok) recovery_failed_ = true;
+            if (--recovery_ops_left_ > 0) return;
+            if (recovery_failed_) return retry_step(out);
+            become_ready();
+            return;
+        case Step::ready: SAMSA_UNREACHABLE("recovery is over");
+    }
+}
+
+void PartitionLog::start_again(io::Outbox& out) {
+    step_ = Step::list;
+    awaiting_ = next_token();
+    out.push(io::List{awaiting_});
+}
+
+void PartitionLog::on_listed(const io::IoCompleted& done, io::Outbox& out) {
+    std::vector<Offset> bases;
+    for (const auto& name : done.names) {
+        if (auto base = parse_segment_name(config_.file_prefix, name)) bases.push_back(*base);
+    }
+    std::sort(bases.begin(), bases.end());
+    if (bases.empty()) {
+        create_first_segment(out);
+        return;
+    }
+    step_ = Step::open;
+    for (const Offset base : bases) {
+        segments_.push_back(Segment{base, next_file(), 0, {}, false});
+        const IoToken open = next_token();
+        out.push(io::Open{open, segments_.back().file, segment_name(config_.file_prefix, base),
+                          false, false});
+        opening_.emplace(open.value(), base);
+    }
+}
+
+void PartitionLog::create_first_segment(io::Outbox& out) {
+    step_ = Step::create;
+    segments_.clear();
+    segments_.push_back(Segment{Offset(0), next_file(), 0, {}, true});
+    const IoToken open = next_token();
+    const IoToken sync = next_token();
+    out.push(io::Open{open, segments_.back().file, segment_name(config_.file_prefix, Offset(0)),
+                      true, false});
+    out.push(io::SyncDir{sync});
+    awaiting_ = open;
+    recovery_ops_left_ = 2;
+    recovery_failed_ = false;
+}
+
+void PartitionLog::scan_tail(io::Outbox& out) {
+    step_ = Step::scan;
+    scan_buffer_.clear();
+    scan_start_ = 0;
+    scan_rereads_ = 0;
+    Segment& tail = segments_.back();
+    tail.index.clear();
+    if (tail.size == 0) {
+        finish_scan(0, false, out);
+        return;
+    }
+    awaiting_ = next_token();
+    out.push(io::Read{awaiting_, tail.file, 0, config_.read_bytes_max});
+}
+
+void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
+    Segment& tail = segments_.back();
+    if (done.status != io::IoStatus::ok) {  // read the same range again
+        awaiting_ = next_token();
+        out.push(io::Read{awaiting_, tail.file, scan_start_ + scan_buffer_.size(),
+                          config_.read_bytes_max});
+        return;
+    }
+    scan_buffer_.insert(scan_buffer_.end(), done.data.begin(), done.data.end());
+    std::uint64_t at = 0;  // within scan_buffer_
+    while (true) {
+        const std::uint64_t position = scan_start_ + at;
+        if (position >= tail.size) return finish_scan(position, false, out);
+        const std::span<const std::uint8_t> rest(scan_buffer_.data() + at,
+                                                 scan_buffer_.size() - at);
+        const auto size = framed_size(rest, config_.batch_bytes_max);
+        const bool complete = size && *size != 0 && *size <= rest.size();
+        const bool in_file = size && *size != 0 && position + *size <= tail.size;
+        if (size && !complete && (*size == 0 || in_file)) {
+            // Need more bytes: keep the unparsed rest and read on.
+            scan_buffer_.erase(scan_buffer_.begin(), scan_buffer_.begin() + static_cast<long>(at));
+            scan_start_ = position;
+            awaiting_ = next_token();
+            const auto length = std::max<std::uint64_t>(config_.read_bytes_max, size.value_or(0));
+            out.push(io::Read{awaiting_, tail.file, scan_start_ + scan_buffer_.size(),
+                              static_cast<std::uint32_t>(length)});
+            return;
+        }
+        // baseOffset is outside the CRC: batches must follow on from the segment's base.
+        const Offset expected = tail.index.empty() ? tail.base : tail.index.back().last.next();
+        const bool valid = complete && validate_batch(rest.first(*size), SIZE_MAX).ok() &&
+                           parse_header(rest.first(*size)).value().base_offset == expected;
+        if (!valid) {
+            if (++scan_rereads_ <= config_.reread_max) {
+                // Maybe a bit flipped on the way: read this batch again.
+                scan_buffer_.clear();
+                scan_start_ = position;
+                awaiting_ = next_token();
+                out.push(io::Read{awaiting_, tail.file, position, config_.read_bytes_max});
+                return;
+            }
+            const bool corrupt = complete && followed_by_batch(position, *size, rest);
+            return finish_scan(position, corrupt, out);
+        }
+        const auto header = parse_header(rest.first(*size));
+        tail.index.push_back(
+            {header.value().base_offset, header.value().last_offset(), position, kEpochUnknown});
+        scan_rereads_ = 0;
+        at += *size;
+    }
+}
+
+bool PartitionLog::followed_by_batch(std::uint64_t position, std::uint64_t size,
+                                     std::span<const std::uint8_t> rest) const {
+    // Corruption rather than a torn tail: a plausible batch header follows.
+    if (size == 0 || size + batch_header_bytes > rest.size()) return false;
+    (void)position;
+    const auto next = rest.subspan(size);
+    const auto next_size = framed_size(next, config_.batch_bytes_max);
+    return next_size && *next_size != 0 && next[batch_layout::magic] == batch_magic;
+}
+
+void PartitionLog::finish_scan(std::uint64_t valid_end, bool corrupt, io::Outbox& out) {
+    Segment& tail = segments_.back();
+    scan_buffer_.clear();
+    tail.indexed = true;
+    log_start_ = segments_.front().base;
+    next_offset_ = tail.index.empty() ? tail.base : tail.index.back().last.next();
+    readable_end_ = next_offset_;
+    if (corrupt) {
+        state_ = State::needs_repair;
+        step_ = Step::ready;
+        return;
+    }
+    if (valid_end == tail.size) {
+        become_ready();
+        return;
+    }
+    // A torn tail: cut it, durably, before serving.
+    tail.size = valid_end;
+    step_ = Step::cut;
+    retry_step(out);
+}
+
+void PartitionLog::retry_step(io::Outbox& out) {
+    recovery_failed_ = false;
+    if (step_ == Step::create) {
+        create_first_segment(out);
+        return;
+    }
+    SAMSA_ASSERT(step_ == Step::cut);
+    const Segment& tail = segments_.back();
+    const IoToken cut = next_token();
+    const IoToken sync = next_token();
+    out.push(io::Truncate{cut, tail.file, tail.size});
+    out.push(io::Fsync{sync, tail.file});
+    awaiting_ = cut;
+    recovery_ops_left_ = 2;
+}
+
+void PartitionLog::become_ready() {
+    step_ = Step::ready;
+    state_ = State::ready;
+    log_start_ = segments_.front().base;
+    const Segment& tail = segments_.back();
+    next_offset_ = tail.index.empty() ? tail.base : tail.index.back().last.next();
+    readable_end_ = next_offset_;
+}
+
+}  // namespace samsa::log

@@ -1,0 +1,512 @@
+#include "runtime/uring_disk.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <limits>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "core/base/result.h"
+
+namespace samsa::runtime {
+
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+    using Fs::operator()...;
+};
+
+// FileIds are 32-bit, so this key can never collide with a file's queue.
+constexpr std::uint64_t namespace_queue = std::uint64_t{1} << 32;
+// One kernel request moves at most this much; the kernel caps a transfer near
+// 2 GiB anyway, and the loop over short transfers carries on from there.
+constexpr std::uint64_t transfer_bytes_max = std::uint64_t{1} << 30;
+// EINTR/EAGAIN from the kernel are resubmitted this many times, then reported.
+constexpr int retries_max = 16;
+// The largest file offset the kernel accepts.
+constexpr std::uint64_t offset_max = std::numeric_limits<off_t>::max();
+constexpr mode_t file_mode = 0644;
+
+io::IoStatus status_of_errno(int error) {
+    switch (error) {
+        case ENOSPC:
+        case EDQUOT: return io::IoStatus::no_space;
+        case ENOENT: return io::IoStatus::not_found;
+        case EEXIST: return io::IoStatus::already_exists;
+        case EFBIG: return io::IoStatus::too_large;
+        case EBADF: return io::IoStatus::bad_file;
+        default: return io::IoStatus::io_error;  // EIO, and anything the seam has no word for
+    }
+}
+
+// A machine's whole world is the one data directory, and the simulator has no
+// subdirectories: a name with '/' (or "." / "..") could reach outside it or
+// into places List never shows, so it is refused rather than interpreted.
+bool is_plain_name(const std::string& name) {
+    return !name.empty() && name != "." && name != ".." &&
+           name.find_first_of(std::string_view("/\0", 2)) == std::string::npos;
+}
+
+bool is_disk_operation(const io::Effect& operation) {
+    return !std::holds_alternative<io::Send>(operation) &&
+           !std::holds_alternative<io::SetTimer>(operation) &&
+           !std::holds_alternative<io::CancelTimer>(operation);
+}
+
+// Operations that need a kernel request (and so a slot in the ring).
+bool uses_ring(const io::Effect& operation) {
+    return std::holds_alternative<io::Open>(operation) ||
+           std::holds_alternative<io::Write>(operation) ||
+           std::holds_alternative<io::Read>(operation) ||
+           std::holds_alternative<io::Fsync>(operation) ||
+           std::holds_alternative<io::Remove>(operation) ||
+           std::holds_alternative<io::SyncDir>(operation);
+}
+
+std::vector<std::uint64_t> queues_of(const io::Effect& operation) {
+    const auto file_queue = [](FileId file) { return std::uint64_t{file.value()}; };
+    return std::visit(
+        Overloaded{
+            [&](const io::Open& e) {
+                return std::vector<std::uint64_t>{file_queue(e.file), namespace_queue};
+            },
+            [&](const io::Close& e) { return std::vector<std::uint64_t>{file_queue(e.file)}; },
+            [&](const io::Write& e) { return std::vector<std::uint64_t>{file_queue(e.file)}; },
+            [&](const io::Read& e) { return std::vector<std::uint64_t>{file_queue(e.file)}; },
+            [&](const io::Fsync& e) { return std::vector<std::uint64_t>{file_queue(e.file)}; },
+            [&](const io::Truncate& e) { return std::vector<std::uint64_t>{file_queue(e.file)}; },
+            [](const auto&) { return std::vector<std::uint64_t>{namespace_queue}; },
+        },
+        operation);
+}
+
+IoToken token_of(const io::Effect& operation) {
+    return std::visit(Overloaded{
+                          [](const io::Send&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
+                          [](const io::SetTimer&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
+                          [](const io::CancelTimer&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
+                          [](const io::Close&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
+                          [](const auto& e) -> IoToken { return e.token; },
+                      },
+                      operation);
+}
+
+// The sorted names in the directory, without "." and "..", or an errno.
+Result<std::vector<std::string>, int> list_directory(int dir_fd) {
+    // A descriptor of its own: readdir moves the position of the one it reads.
+    const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Failure{errno};
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+        const int error = errno;
+        ::close(fd);
+        return Failure{error};
+    }
+    std::vector<std::string> names;
+    int error = 0;
+    for (;;) {
+        errno = 0;
+        const dirent* entry = ::readdir(dir);
+        if (entry == nullptr) {
+            error = errno;  // 0 at the end of the directory
+            break;
+        }
+        const std::string_view name(entry->d_name);
+        if (name != "." && name != "..") names.emplace_back(name);
+    }
+    ::closedir(dir);
+    if (error != 0) return Failure{error};
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+UringDisk::UringDisk(std::string data_dir)
+    : data_dir_(std::move(data_dir)), ring_(std::make_unique<io_uring>()) {
+    std::error_code error;
+    std::filesystem::create_directories(data_dir_, error);
+    if (error) fail_setup(error.value(), "cannot create data directory");
+    dir_fd_ = ::open(data_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd_ < 0) fail_setup(errno, "cannot open data directory");
+    event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event_fd_ < 0) fail_setup(errno, "eventfd");
+    const int init = io_uring_queue_init(operations_in_flight_max, ring_.get(), 0);
+    if (init < 0) fail_setup(-init, "io_uring_queue_init");
+    ring_ready_ = true;
+    const int registered = io_uring_register_eventfd(ring_.get(), event_fd_);
+    if (registered < 0) fail_setup(-registered, "io_uring_register_eventfd");
+    SAMSA_ASSERT(dir_fd_ >= 0 && event_fd_ >= 0);
+}
+
+UringDisk::~UringDisk() {
+    wait_for_kernel();
+    release();
+}
+
+void UringDisk::fail_setup(int error, const char* what) {
+    release();
+    throw std::system_error(error, std::generic_category(), std::string(what) + ": " + data_dir_);
+}
+
+void UringDisk::release() noexcept {
+    for (const auto& [file, fd] : files_) ::close(fd);
+    files_.clear();
+    if (ring_ready_) io_uring_queue_exit(ring_.get());
+    ring_ready_ = false;
+    if (event_fd_ >= 0) ::close(event_fd_);
+    if (dir_fd_ >= 0) ::close(dir_fd_);
+    event_fd_ = -1;
+    dir_fd_ = -1;
+}
+
+// The kernel may still write into buffers this object owns, so it must be done
+// with every request before they are freed. Operations cut short here never
+// complete: the owner is going away.
+void UringDisk::wait_for_kernel() noexcept {
+    if (!ring_ready_) return;
+    while (in_flight_ > 0) {
+        const int submitted = io_uring_submit_and_wait(ring_.get(), 1);
+        if (submitted == -EINTR) continue;
+        if (submitted < 0) return;  // the ring is unusable; nothing more will complete
+        prepared_ = 0;
+        io_uring_cqe* cqe = nullptr;
+        while (io_uring_peek_cqe(ring_.get(), &cqe) == 0 && cqe != nullptr) {
+            const auto found = operations_.find(io_uring_cqe_get_data64(cqe));
+            SAMSA_ASSERT(found != operations_.end());
+            // A file opened now would otherwise leak its descriptor.
+            if (std::holds_alternative<io::Open>(found->second.effect) && cqe->res >= 0) {
+                ::close(cqe->res);
+            }
+            io_uring_cqe_seen(ring_.get(), cqe);
+            --in_flight_;
+        }
+    }
+}
+
+void UringDisk::submit(io::Effect operation) {
+    SAMSA_ASSERT_MSG(is_disk_operation(operation), "UringDisk::submit of a non-disk effect");
+    SAMSA_ASSERT_MSG(operations_.size() < operations_queued_max, "operations_queued_max exceeded");
+    const OperationId id = next_id_++;
+    Operation& entry = operations_.try_emplace(id).first->second;
+    entry.effect = std::move(operation);
+    enqueue(id, entry);
+    run_runnable();
+    submit_prepared();
+    notify_if_ready();
+}
+
+std::vector<io::IoCompleted> UringDisk::reap() {
+    notified_ = false;  // the owner has been woken; later completions signal anew
+    submit_prepared();  // requests the kernel refused last time (EAGAIN, EBUSY)
+    drain_completion_queue();
+    run_runnable();
+    submit_prepared();
+    if (prepared_ > 0) notify_if_ready();  // still refused: be called again
+    return std::exchange(ready_, {});
+}
+
+void UringDisk::enqueue(OperationId id, Operation& operation) {
+    operation.queues = queues_of(operation.effect);
+    SAMSA_ASSERT(!operation.queues.empty());
+    for (const QueueKey key : operation.queues) queues_[key].push_back(id);
+    if (at_head_of_every_queue(id, operation)) runnable_.push_back(id);
+}
+
+bool UringDisk::at_head_of_every_queue(OperationId id, const Operation& operation) const {
+    return std::all_of(operation.queues.begin(), operation.queues.end(), [&](QueueKey key) {
+        const auto queue = queues_.find(key);
+        return queue != queues_.end() && queue->second.front() == id;
+    });
+}
+
+// Starts operations in the order they became runnable. Synchronous ones finish
+// at once and may make more runnable; the loop takes those too. It stops when
+// the next one needs a ring slot and none is free: a completion frees one.
+void UringDisk::run_runnable() {
+    while (!runnable_.empty()) {
+        const OperationId id = runnable_.front();
+        Operation& operation = operations_.at(id);
+        if (uses_ring(operation.effect) && in_flight_ >= operations_in_flight_max) return;
+        runnable_.pop_front();
+        start(id, operation);
+    }
+}
+
+// Each start_* ends by preparing a kernel request or by completing `id`; after
+// completing, `operation` is gone and must not be touched.
+void UringDisk::start(OperationId id, Operation& operation) {
+    std::visit(Overloaded{
+                   [&](const io::Open& e) { start_open(id, operation, e); },
+                   [&](const io::Close& e) { start_close(id, e); },
+                   [&](const io::Write& e) { start_write(id, operation, e); },
+                   [&](const io::Read& e) { start_read(id, operation, e); },
+                   [&](const io::Fsync& e) { start_fsync(id, e); },
+                   [&](const io::Truncate& e) { start_truncate(id, e); },
+                   [&](const io::Remove& e) { start_remove(id, e); },
+                   [&](const io::List& e) { start_list(id, e); },
+                   [&](const io::SyncDir&) { start_sync_dir(id); },
+                   [](const auto&) { SAMSA_UNREACHABLE("not a disk operation"); },
+               },
+               operation.effect);
+}
+
+void UringDisk::start_open(OperationId id, Operation& operation, const io::Open& open) {
+    if (!is_plain_name(open.name)) return complete(id, io::IoStatus::io_error);
+    SAMSA_ASSERT_MSG(!files_.contains(open.file.value()), "Open of a FileId already open");
+    prepare(id, operation);
+}
+
+void UringDisk::start_close(OperationId id, const io::Close& close) {
+    // Everything issued before the Close has completed (it is at the head of
+    // the file's queue). close() of a local file does not fail in a way worth
+    // reporting, and Close has no completion to report it in.
+    if (const auto found = files_.find(close.file.value()); found != files_.end()) {
+        ::close(found->second);
+        files_.erase(found);
+    }
+    finish(id);
+}
+
+void UringDisk::start_write(OperationId id, Operation& operation, const io::Write& write) {
+    if (descriptor(write.file) < 0) return complete(id, io::IoStatus::bad_file);
+    if (write.offset > offset_max || write.data.size() > offset_max - write.offset) {
+        return complete(id, io::IoStatus::too_large);
+    }
+    if (write.data.empty()) return complete(id, io::IoStatus::ok, 0);
+    prepare(id, operation);
+}
+
+void UringDisk::start_read(OperationId id, Operation& operation, const io::Read& read) {
+    if (descriptor(read.file) < 0) return complete(id, io::IoStatus::bad_file);
+    // Bytes beyond the largest offset cannot exist: that part is past the end.
+    const std::uint64_t readable = read.offset < offset_max ? offset_max - read.offset : 0;
+    operation.buffer.resize(std::min<std::uint64_t>(read.length, readable));
+    if (operation.buffer.empty()) return complete(id, io::IoStatus::ok, 0);
+    prepare(id, operation);
+}
+
+void UringDisk::start_fsync(OperationId id, const io::Fsync& fsync) {
+    if (descriptor(fsync.file) < 0) return complete(id, io::IoStatus::bad_file);
+    prepare(id, operations_.at(id));
+}
+
+void UringDisk::start_truncate(OperationId id, const io::Truncate& truncate) {
+    const int fd = descriptor(truncate.file);
+    if (fd < 0) return complete(id, io::IoStatus::bad_file);
+    if (truncate.size > offset_max) return complete(id, io::IoStatus::too_large);
+    int result = 0;
+    for (int attempt = 0; attempt <= retries_max; ++attempt) {
+        result = ::ftruncate(fd, static_cast<off_t>(truncate.size));
+        if (result == 0 || errno != EINTR) break;
+    }
+    if (result != 0) return complete(id, status_of_errno(errno));
+    complete(id, io::IoStatus::ok, truncate.size);
+}
+
+void UringDisk::start_remove(OperationId id, const io::Remove& remove) {
+    if (!is_plain_name(remove.name)) return complete(id, io::IoStatus::io_error);
+    prepare(id, operations_.at(id));
+}
+
+void UringDisk::start_list(OperationId id, const io::List& list) {
+    auto names = list_directory(dir_fd_);
+    if (!names) return complete(id, status_of_errno(names.error()));
+    io::IoCompleted done;
+    done.token = list.token;
+    done.names = std::move(names).value();
+    done.size = done.names.size();
+    complete(id, std::move(done));
+}
+
+void UringDisk::start_sync_dir(OperationId id) {
+    prepare(id, operations_.at(id));
+}
+
+void UringDisk::prepare(OperationId id, Operation& operation) {
+    SAMSA_ASSERT(in_flight_ < operations_in_flight_max);
+    io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+    // Every request in the ring counts in in_flight_, which the ring's size bounds.
+    SAMSA_ASSERT_MSG(sqe != nullptr, "io_uring submission queue full");
+    const std::uint64_t done = operation.done_bytes;
+    std::visit(
+        Overloaded{
+            [&](const io::Open& e) {
+                int flags = O_RDWR | O_CLOEXEC;
+                if (e.create) flags |= O_CREAT;
+                if (e.create && e.exclusive) flags |= O_EXCL;
+                io_uring_prep_openat(sqe, dir_fd_, e.name.c_str(), flags, file_mode);
+            },
+            [&](const io::Write& e) {
+                SAMSA_ASSERT(done < e.data.size());
+                const auto length =
+                    std::min<std::uint64_t>(e.data.size() - done, transfer_bytes_max);
+                io_uring_prep_write(sqe, descriptor(e.file), e.data.data() + done,
+                                    static_cast<unsigned>(length), e.offset + done);
+            },
+            [&](const io::Read& e) {
+                SAMSA_ASSERT(done < operation.buffer.size());
+                const auto length =
+                    std::min<std::uint64_t>(operation.buffer.size() - done, transfer_bytes_max);
+                io_uring_prep_read(sqe, descriptor(e.file), operation.buffer.data() + done,
+                                   static_cast<unsigned>(length), e.offset + done);
+            },
+            [&](const io::Fsync& e) {
+                io_uring_prep_fsync(sqe, descriptor(e.file), IORING_FSYNC_DATASYNC);
+            },
+            [&](const io::Remove& e) { io_uring_prep_unlinkat(sqe, dir_fd_, e.name.c_str(), 0); },
+            [&](const io::SyncDir&) { io_uring_prep_fsync(sqe, dir_fd_, 0); },
+            [](const auto&) { SAMSA_UNREACHABLE("no kernel request for this operation"); },
+        },
+        operation.effect);
+    io_uring_sqe_set_data64(sqe, id);
+    ++prepared_;
+    ++in_flight_;
+}
+
+void UringDisk::submit_prepared() {
+    while (prepared_ > 0) {
+        const int submitted = io_uring_submit(ring_.get());
+        if (submitted == -EINTR) continue;
+        // Out of kernel resources for now: the requests stay in the ring and
+        // reap() tries again (notify_if_ready makes sure it is called).
+        if (submitted == -EAGAIN || submitted == -EBUSY) return;
+        SAMSA_ASSERT_MSG(submitted >= 0, "io_uring_submit failed");
+        SAMSA_ASSERT(static_cast<unsigned>(submitted) <= prepared_);
+        prepared_ -= static_cast<unsigned>(submitted);
+        if (submitted == 0) return;
+    }
+}
+
+// Terminates: nothing is submitted inside the loop, so only requests already
+// in the kernel (at most in_flight_) can add completions while it runs.
+void UringDisk::drain_completion_queue() {
+    io_uring_cqe* cqe = nullptr;
+    while (io_uring_peek_cqe(ring_.get(), &cqe) == 0 && cqe != nullptr) {
+        const OperationId id = io_uring_cqe_get_data64(cqe);
+        const int result = cqe->res;
+        io_uring_cqe_seen(ring_.get(), cqe);
+        on_kernel_result(id, result);
+    }
+}
+
+void UringDisk::notify_if_ready() {
+    // Completions made without the kernel (and submissions still to retry)
+    // would otherwise wait for an unrelated wake-up. One signal per reap() is
+    // enough: the eventfd stays readable until the owner reads it and reaps.
+    if (notified_ || (ready_.empty() && prepared_ == 0)) return;
+    const int written = ::eventfd_write(event_fd_, 1);
+    SAMSA_ASSERT_MSG(written == 0, "eventfd_write failed");
+    notified_ = true;
+}
+
+void UringDisk::on_kernel_result(OperationId id, int result) {
+    SAMSA_ASSERT(in_flight_ > 0);
+    --in_flight_;
+    const auto found = operations_.find(id);
+    SAMSA_ASSERT_MSG(found != operations_.end(), "completion of an unknown operation");
+    Operation& operation = found->second;
+    if ((result == -EINTR || result == -EAGAIN) && operation.retries < retries_max) {
+        ++operation.retries;
+        return prepare(id, operation);
+    }
+    std::visit(Overloaded{
+                   [&](const io::Open& e) { on_open_result(id, e, result); },
+                   [&](const io::Write&) { on_write_result(id, operation, result); },
+                   [&](const io::Read&) { on_read_result(id, operation, result); },
+                   [&](const auto&) {
+                       complete(id, result < 0 ? status_of_errno(-result) : io::IoStatus::ok);
+                   },
+               },
+               operation.effect);
+}
+
+void UringDisk::on_open_result(OperationId id, const io::Open& open, int result) {
+    if (result < 0) return complete(id, status_of_errno(-result));
+    struct stat status {};
+    if (::fstat(result, &status) != 0) {
+        const int error = errno;
+        ::close(result);
+        return complete(id, status_of_errno(error));
+    }
+    SAMSA_ASSERT(status.st_size >= 0);
+    files_.emplace(open.file.value(), result);
+    complete(id, io::IoStatus::ok, static_cast<std::uint64_t>(status.st_size));
+}
+
+void UringDisk::on_write_result(OperationId id, Operation& operation, int result) {
+    if (result < 0) return complete(id, status_of_errno(-result));
+    // A file that accepts no bytes of a non-empty write will not accept them
+    // on a retry either; report it rather than spin.
+    if (result == 0) return complete(id, io::IoStatus::io_error);
+    const auto& write = std::get<io::Write>(operation.effect);
+    operation.done_bytes += static_cast<std::uint64_t>(result);
+    SAMSA_ASSERT(operation.done_bytes <= write.data.size());
+    if (operation.done_bytes < write.data.size()) return prepare(id, operation);
+    complete(id, io::IoStatus::ok, write.data.size());
+}
+
+void UringDisk::on_read_result(OperationId id, Operation& operation, int result) {
+    if (result < 0) return complete(id, status_of_errno(-result));
+    operation.done_bytes += static_cast<std::uint64_t>(result);
+    SAMSA_ASSERT(operation.done_bytes <= operation.buffer.size());
+    // A read that returns nothing is at the end of the file; anything else
+    // short is continued, so a Read is short only at the end of the file.
+    if (result > 0 && operation.done_bytes < operation.buffer.size()) {
+        return prepare(id, operation);
+    }
+    io::IoCompleted done;
+    done.token = token_of(operation.effect);
+    operation.buffer.resize(operation.done_bytes);
+    done.data = std::move(operation.buffer);
+    done.size = done.data.size();
+    complete(id, std::move(done));
+}
+
+void UringDisk::complete(OperationId id, io::IoStatus status, std::uint64_t size) {
+    io::IoCompleted done;
+    done.token = token_of(operations_.at(id).effect);
+    done.status = status;
+    done.size = status == io::IoStatus::ok ? size : 0;
+    complete(id, std::move(done));
+}
+
+void UringDisk::complete(OperationId id, io::IoCompleted done) {
+    SAMSA_ASSERT(done.status == io::IoStatus::ok || (done.data.empty() && done.names.empty()));
+    ready_.push_back(std::move(done));
+    finish(id);
+}
+
+void UringDisk::finish(OperationId id) {
+    const auto found = operations_.find(id);
+    SAMSA_ASSERT(found != operations_.end());
+    for (const QueueKey key : found->second.queues) {
+        const auto queue = queues_.find(key);
+        SAMSA_ASSERT(queue != queues_.end() && queue->second.front() == id);
+        queue->second.pop_front();
+        if (queue->second.empty()) {
+            queues_.erase(queue);
+            continue;
+        }
+        const OperationId next = queue->second.front();
+        if (at_head_of_every_queue(next, operations_.at(next))) runnable_.push_back(next);
+    }
+    operations_.erase(found);
+}
+
+int UringDisk::descriptor(FileId file) const {
+    const auto found = files_.find(file.value());
+    return found == files_.end() ? -1 : found->second;
+}
+
+}  // namespace samsa::runtime
