@@ -28,30 +28,15 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/io/any_machine.h"
 #include "core/io/seam.h"
 #include "runtime/uring_disk.h"
 
 namespace samsa::runtime {
 
-// Type erasure over io::StateMachine, so one driver hosts any machine.
-class HostedMachine {
-public:
-    virtual ~HostedMachine() = default;
-    virtual void step(Instant now, const io::Event& event, io::Outbox& out) = 0;
-};
-
+using HostedMachine = io::AnyMachine;
 template <io::StateMachine M>
-class HostedBox final : public HostedMachine {
-public:
-    explicit HostedBox(M machine) : machine_(std::move(machine)) {}
-    void step(Instant now, const io::Event& event, io::Outbox& out) override {
-        machine_.step(now, event, out);
-    }
-    M& machine() noexcept { return machine_; }
-
-private:
-    M machine_;
-};
+using HostedBox = io::MachineBox<M>;
 
 class Driver {
 public:

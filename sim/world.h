@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/base/prng.h"
+#include "core/io/any_machine.h"
 #include "core/io/seam.h"
 #include "sim/disk.h"
 #include "sim/event_queue.h"
@@ -29,26 +30,8 @@
 
 namespace samsa::sim {
 
-// Type erasure over the StateMachine concept, so one world hosts any machine.
-class AnyMachine {
-public:
-    virtual ~AnyMachine() = default;
-    virtual void step(Instant now, const io::Event& event, io::Outbox& out) = 0;
-};
-
-template <io::StateMachine M>
-class MachineBox final : public AnyMachine {
-public:
-    template <class... Args>
-    explicit MachineBox(Args&&... args) : machine_(std::forward<Args>(args)...) {}
-    void step(Instant now, const io::Event& event, io::Outbox& out) override {
-        machine_.step(now, event, out);
-    }
-    M& machine() noexcept { return machine_; }
-
-private:
-    M machine_;
-};
+using io::AnyMachine;
+using io::MachineBox;
 
 // Builds a fresh machine for a node at every (re)start. The Prng is the
 // machine's own stream, forked anew for each incarnation.
