@@ -275,7 +275,11 @@ void PartitionLog::apply_retention(io::Outbox& out) {
     if (state_ != State::ready || config_.retention_bytes_max == 0) return;
     std::uint64_t total = size_bytes();
     bool removed = false;
-    while (segments_.size() > 1 && total - segments_.front().size >= config_.retention_bytes_max) {
+    // A segment a flush in flight just created may yet be dropped (if the
+    // flush fails): the one before it must stay.
+    const std::size_t keep = flush_ && flush_->rolled ? 2 : 1;
+    while (segments_.size() > keep &&
+           total - segments_.front().size >= config_.retention_bytes_max) {
         const Segment& oldest = segments_.front();
         total -= oldest.size;
         out.push(io::Close{oldest.file});
