@@ -16,28 +16,14 @@
 
 #include "core/io/seam.h"
 #include "tests/unit/printers.h"
+#include "tests/unit/temp_dir.h"
 
 namespace samsa::runtime {
 namespace {
 
-class TempDir {
+class TempDir : public testing::TempDir {
 public:
-    TempDir() {
-        std::string pattern = "/tmp/samsa-driver-XXXXXX";
-        const char* made = ::mkdtemp(pattern.data());
-        SAMSA_ASSERT(made != nullptr);
-        path_ = made;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-private:
-    std::string path_;
+    TempDir() : testing::TempDir("samsa-driver") {}
 };
 
 // Records every event with its `now`; on Start it emits what the test says.
