@@ -663,12 +663,12 @@ TEST(PartitionLogSim, CrashWithUnsyncedDataKeepsTheAcknowledgedPrefix) {
     }
 }
 
-// partitionLeaderEpoch (bytes 12..15) is outside the CRC. The log checks it
-// against the epoch its index recorded at append and re-reads on a mismatch,
-// but batches found on disk after a restart have no trusted epoch until the
-// leader-epoch cache exists (issue 3, not built yet): this test restarts.
-TEST(PartitionLogSim, ReadsUnderFlippedBitsServeTheAppendedEpoch) {
-    GTEST_SKIP() << "KNOWN GAP: epochs of recovered batches are unverified (no leader-epoch cache)";
+// Reads re-read flipped bits until the batches are right. partitionLeaderEpoch
+// (bytes 12..15) is outside the CRC: the log checks it against the epoch it
+// recorded at append, so before the restart the epoch is checked too. After a
+// restart, batches found on disk have no trusted epoch until the leader-epoch
+// cache exists (issue 3, not built yet), so there only the rest is checked.
+TEST(PartitionLogSim, ReadsSurviveFlippedBits) {
     LogConfig config;
     config.segment_bytes_max = 4096;
     SimRunner runner;
@@ -689,37 +689,6 @@ TEST(PartitionLogSim, ReadsUnderFlippedBitsServeTheAppendedEpoch) {
     std::size_t first = 0;
     while (j->accepted[first].last < Offset(17)) ++first;
     expect_batches(j->read_sets[1], *j, range(first, 30));
-    // Recovery and lazy indexing under flipped bits too.
-    auto second = runner.restart(Host(config, {ready(), read_all(Offset(17), 300), read_all()}));
-    EXPECT_EQ(runner.host()->log.state(), State::ready);
-    EXPECT_FALSE(second->read_error.has_value());
-    ASSERT_EQ(second->read_sets.size(), 2U);
-    expect_batches(second->read_sets[0], *j, range(first, 30));
-    expect_batches(second->read_sets[1], *j, range(0, 30));
-}
-
-// The epoch is checked by the test above.
-TEST(PartitionLogSim, ReadsSurviveFlippedBits) {
-    LogConfig config;
-    config.segment_bytes_max = 4096;
-    SimRunner runner;
-    sim::World& world = runner.world();
-    std::vector<Phase> script = {ready()};
-    for (int wave = 0; wave < 6; ++wave) {
-        script.push_back(append(5));
-        script.push_back(idle());
-    }
-    script.push_back(
-        run([&](Host&, io::Outbox&) { world.plan().set(sim::FaultKind::read_bitflip, 0.3); }));
-    script.push_back(read_all());
-    script.push_back(read_all(Offset(17), 300));
-    auto j = runner.start(Host(config, script));
-    EXPECT_FALSE(j->read_error.has_value());
-    ASSERT_EQ(j->read_sets.size(), 2U);
-    expect_batches(j->read_sets[0], *j, range(0, 30), std::nullopt);
-    std::size_t first = 0;
-    while (j->accepted[first].last < Offset(17)) ++first;
-    expect_batches(j->read_sets[1], *j, range(first, 30), std::nullopt);
     // Recovery and lazy indexing under flipped bits too.
     auto second = runner.restart(Host(config, {ready(), read_all(Offset(17), 300), read_all()}));
     EXPECT_EQ(runner.host()->log.state(), State::ready);
