@@ -82,15 +82,9 @@ int run_sim_command(const SimCommand& command, std::ostream& out) {
         return 2;
     }
     const auto start = std::chrono::steady_clock::now();
-    ScenarioReport report;
-    std::optional<Divergence> divergence;
-    if (command.check_determinism) {
-        auto result = check_determinism(*info, command.options);
-        report = std::move(result.first);
-        divergence = result.divergence;
-    } else {
-        report = info->run(command.options);
-    }
+    auto run = run_scenario(*info, command.options, command.check_determinism);
+    const ScenarioReport& report = run.first;
+    const std::optional<Divergence>& divergence = run.divergence;
     if (report.error) {
         out << "samsa sim: " << *report.error << "\n";
         return 2;
@@ -125,15 +119,9 @@ int run_sweep_command(const SweepCommand& command, std::ostream& out) {
     for (std::uint64_t seed = command.first_seed; seed < command.first_seed + command.seeds;
          ++seed) {
         ScenarioOptions options{seed, command.nodes, command.duration, command.faults, nullptr};
-        ScenarioReport report;
-        std::optional<Divergence> divergence;
-        if (command.check_determinism) {
-            auto result = check_determinism(*info, options);
-            report = std::move(result.first);
-            divergence = result.divergence;
-        } else {
-            report = info->run(options);
-        }
+        auto run = run_scenario(*info, options, command.check_determinism);
+        const ScenarioReport& report = run.first;
+        const std::optional<Divergence>& divergence = run.divergence;
         if (report.error) {
             out << "samsa sim-sweep: " << *report.error << "\n";
             return 2;

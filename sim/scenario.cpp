@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/base/prng.h"
+#include "sim/world.h"
 
 namespace samsa::sim {
 
@@ -70,6 +71,22 @@ std::optional<FaultPlan> prepare(const ScenarioInfo& info, ScenarioOptions& opti
     }
     report.plan = plan->to_string();
     return plan;
+}
+
+void record_outcome(const World& world, ScenarioReport& report) {
+    report.fired = world.counters();
+    report.failure = world.failure();
+    report.digest = world.digest().value();
+    report.events = world.events_processed();
+    report.simulated_end = world.now();
+}
+
+DeterminismResult run_scenario(const ScenarioInfo& info, const ScenarioOptions& options,
+                               bool with_determinism_check) {
+    if (with_determinism_check) return check_determinism(info, options);
+    DeterminismResult result;
+    result.first = info.run(options);
+    return result;
 }
 
 std::string replay_command(const ScenarioReport& report) {

@@ -61,6 +61,11 @@ const ScenarioInfo* find_scenario(const std::string& name);
 std::optional<FaultPlan> prepare(const ScenarioInfo& info, ScenarioOptions& options,
                                  ScenarioReport& report);
 
+class World;
+// Copies what the run produced - faults fired, the first checker failure, the
+// digest, the event count, the end time - from the world into the report.
+void record_outcome(const World& world, ScenarioReport& report);
+
 // The command that replays a run.
 std::string replay_command(const ScenarioReport& report);
 
@@ -74,6 +79,9 @@ struct DeterminismResult {
     [[nodiscard]] bool deterministic() const { return !divergence; }
 };
 DeterminismResult check_determinism(const ScenarioInfo& info, ScenarioOptions options);
+// Runs once, or twice with the determinism check; `second` is empty if once.
+DeterminismResult run_scenario(const ScenarioInfo& info, const ScenarioOptions& options,
+                               bool with_determinism_check);
 
 // Scenario entry points (one per file in sim/scenarios/).
 ScenarioReport run_kernel(const ScenarioOptions& options);

@@ -106,6 +106,7 @@ public:
     [[nodiscard]] SimDisk& disk(NodeId node);
     [[nodiscard]] FaultPlan& plan() noexcept { return plan_; }
     [[nodiscard]] FaultCounters& counters() noexcept { return counters_; }
+    [[nodiscard]] const FaultCounters& counters() const noexcept { return counters_; }
     // A new random stream for a scenario component (nemesis, workload, ...).
     [[nodiscard]] Prng fork_prng() { return prng_.fork(); }
 

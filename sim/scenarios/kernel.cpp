@@ -209,11 +209,7 @@ ScenarioReport run_kernel(const ScenarioOptions& requested) {
     world.run_until(heal_at + kSettle + kLivenessSend + kDrain);
     if (!world.stopped()) liveness.check();
 
-    report.fired = world.counters();
-    report.failure = world.failure();
-    report.digest = world.digest().value();
-    report.events = world.events_processed();
-    report.simulated_end = world.now();
+    record_outcome(world, report);
     report.stats = {
         {"deliveries", partitions.deliveries()},
         {"recoveries_checked", durability.recoveries()},

@@ -182,11 +182,7 @@ ScenarioReport run_log_scenario(const ScenarioOptions& requested, const char* na
                        "'s log did not recover and take appends after healing");
         }
     }
-    report.fired = world.counters();
-    report.failure = world.failure();
-    report.digest = world.digest().value();
-    report.events = world.events_processed();
-    report.simulated_end = world.now();
+    record_outcome(world, report);
     report.stats = {{"recoveries_checked", checker.recoveries()},
                     {"crashes_losing_unsynced", checker.unsynced_losses()},
                     {"reads_checked", checker.reads_checked()}};

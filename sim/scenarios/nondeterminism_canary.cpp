@@ -58,10 +58,7 @@ ScenarioReport run_nondeterminism_canary(const ScenarioOptions& requested) {
     }
     world.start();
     world.run_until(Instant::zero() + options.duration);
-    report.failure = world.failure();
-    report.digest = world.digest().value();
-    report.events = world.events_processed();
-    report.simulated_end = world.now();
+    record_outcome(world, report);
     return report;
 }
 
