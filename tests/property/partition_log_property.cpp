@@ -25,6 +25,7 @@
 #include "core/log/partition_log.h"
 #include "sim/fault_plan.h"
 #include "sim/world.h"
+#include "tests/unit/log_batches.h"
 
 namespace samsa {
 namespace {
@@ -105,30 +106,8 @@ std::string str(Offset offset) {
 }
 
 io::Bytes make_batch(std::size_t index, int records, int value_bytes) {
-    log::BatchBuilder builder;
-    for (int r = 0; r < records; ++r) {
-        const std::string key = "k" + std::to_string(index) + "-" + std::to_string(r);
-        const std::string value(
-            static_cast<std::size_t>(value_bytes),
-            static_cast<char>('a' + (index + static_cast<std::size_t>(r)) % 26));
-        const auto* k = reinterpret_cast<const std::uint8_t*>(key.data());
-        const auto* v = reinterpret_cast<const std::uint8_t*>(value.data());
-        builder.add(log::RecordInput{std::span(k, key.size()),
-                                     std::span(v, value.size()),
-                                     {},
-                                     static_cast<std::int64_t>(1000 + index)});
-    }
-    return builder.build();
-}
-
-// Equal except for the broker-owned baseOffset and partitionLeaderEpoch.
-bool same_batch(std::span<const std::uint8_t> stored, const io::Bytes& sent) {
-    if (stored.size() != sent.size()) return false;
-    for (std::size_t i = 0; i < stored.size(); ++i) {
-        if (i < 8 || (i >= 12 && i < 16)) continue;
-        if (stored[i] != sent[i]) return false;
-    }
-    return true;
+    return testing::make_log_batch(index, static_cast<std::size_t>(records),
+                                   static_cast<std::size_t>(value_bytes));
 }
 
 // Checks that `bytes` holds model batches from index `first` on, in order.
@@ -155,7 +134,7 @@ std::optional<std::size_t> check_batches(Context& c, const io::Bytes& bytes, std
                    ", " + str(want.last) + "]");
             return std::nullopt;
         }
-        if (!same_batch(stored, want.bytes)) {
+        if (!testing::same_batch(stored, want.bytes)) {
             c.fail(what + ": the bytes of the batch at " + str(want.base) + " differ");
             return std::nullopt;
         }

@@ -24,6 +24,7 @@
 #include "runtime/driver.h"
 #include "sim/fault_plan.h"
 #include "sim/world.h"
+#include "tests/unit/log_batches.h"
 
 namespace samsa {
 namespace {
@@ -82,19 +83,7 @@ struct Host {
 };
 
 io::Bytes make_batch(std::size_t index, std::size_t value_bytes = 40) {
-    log::BatchBuilder builder;
-    const std::size_t records = 1 + index % 4;
-    for (std::size_t r = 0; r < records; ++r) {
-        const std::string key = "key-" + std::to_string(index) + "-" + std::to_string(r);
-        std::string value(value_bytes, static_cast<char>('a' + (index + r) % 26));
-        const auto* k = reinterpret_cast<const std::uint8_t*>(key.data());
-        const auto* v = reinterpret_cast<const std::uint8_t*>(value.data());
-        builder.add(log::RecordInput{std::span(k, key.size()),
-                                     std::span(v, value.size()),
-                                     {},
-                                     static_cast<std::int64_t>(1000 + index)});
-    }
-    return builder.build();
+    return testing::make_log_batch(index, 1 + index % 4, value_bytes);
 }
 
 // ---- Phases -------------------------------------------------------------------
@@ -266,15 +255,6 @@ private:
 // ---- Checks -------------------------------------------------------------------
 
 // Equal except for the broker-owned baseOffset and partitionLeaderEpoch.
-bool same_batch(const io::Bytes& stored, const io::Bytes& sent) {
-    if (stored.size() != sent.size()) return false;
-    for (std::size_t i = 0; i < stored.size(); ++i) {
-        if (i < 8 || (i >= 12 && i < 16)) continue;
-        if (stored[i] != sent[i]) return false;
-    }
-    return true;
-}
-
 // `read` holds exactly the batches `indices` of the journal, with their offsets.
 void expect_batches(const std::vector<io::Bytes>& read, const Journal& j,
                     const std::vector<std::size_t>& indices,
@@ -283,7 +263,7 @@ void expect_batches(const std::vector<io::Bytes>& read, const Journal& j,
     for (std::size_t i = 0; i < read.size(); ++i) {
         const std::size_t k = indices[i];
         EXPECT_EQ(log::base_offset_of(read[i]), j.accepted[k].base) << "batch " << i;
-        EXPECT_TRUE(same_batch(read[i], j.sent[k])) << "batch " << i;
+        EXPECT_TRUE(testing::same_batch(read[i], j.sent[k])) << "batch " << i;
         if (epoch) {
             EXPECT_EQ(log::partition_leader_epoch_of(read[i]), *epoch) << "batch " << i;
         }
