@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The partition log against fio, measured in the same run on the same filesystem.
 #
-# Usage: bash bench/log_bench.sh BUILD_DIR
+# Usage: bash bench/log_bench.sh BUILD_DIR [--no-recover | --recover-only]
 #   e.g. bash bench/log_bench.sh build-release
 #
 # Needs fio (tools/debian-packages.txt) and BUILD_DIR/bench/samsa-log-load.
@@ -13,17 +13,114 @@
 #                            <= 2x fio 4 KiB write+fdatasync p99
 #   tail reads               >= 3 GB/s
 # fio references are the median of 3 runs of up to 5 s each.
+#
+# Then recovery time vs log size (skip it with --no-recover or
+# SAMSA_LOG_BENCH_RECOVER=0: it writes ~5 GiB, about a minute here; run only
+# it with --recover-only): see recover_bench below. Raw JSON lines go to
+# BUILD_DIR/log-recover-results.json.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
-    echo "usage: bench/log_bench.sh BUILD_DIR" >&2
+    echo "usage: bench/log_bench.sh BUILD_DIR [--no-recover | --recover-only]" >&2
     exit 2
 fi
 build="$(cd "$1" && pwd)"
 load="${build}/bench/samsa-log-load"
+run_fio_part=1
+run_recover_part="${SAMSA_LOG_BENCH_RECOVER:-1}"
+case "${2:-}" in
+    "") ;;
+    --no-recover) run_recover_part=0 ;;
+    --recover-only) run_fio_part=0 run_recover_part=1 ;;
+    *)
+        echo "usage: bench/log_bench.sh BUILD_DIR [--no-recover | --recover-only]" >&2
+        exit 2
+        ;;
+esac
 if [[ ! -x "${load}" ]]; then
     echo "log_bench.sh: ${load} not found; build it first (meson compile -C $1)" >&2
     exit 1
+fi
+
+# Recovery after a crash, for each log size in SAMSA_LOG_BENCH_RECOVER_SIZES
+# (bytes; default 1 GiB and 4 GiB). Each size is filled once by a process that
+# _Exit()s without a clean shutdown, plus 32 MiB so both logs end in a tail
+# segment of about the same size (~33-36 MB with 64 MiB segments) and only the
+# number of older segments differs. Then 3 times: tear the tail (append the
+# first 4 KiB of the oldest segment - a valid-looking batch header whose batch
+# runs past the end of the file, as a torn write leaves it), drop the page
+# cache when allowed, recover (cold); tear it again and recover (warm). Every
+# recovery must cut the 4 KiB and reach the log_end the filling process saw.
+recover_bench() {
+    recover_dir="${build}/bench-tmp-recover"  # global: the EXIT trap needs it
+    local out="${build}/log-recover-results.json"
+    local sizes="${SAMSA_LOG_BENCH_RECOVER_SIZES:-1073741824 4294967296}"
+    local cold=0
+    if (sync && echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then cold=1; fi
+    rm -rf "${recover_dir}"
+    trap 'rm -rf "${tmp:-}" "${recover_dir}"' EXIT
+    : >"${out}"
+    for size in ${sizes}; do
+        rm -rf "${recover_dir}"
+        local prepared end oldest tail
+        prepared="$("${load}" recover "${recover_dir}/log" --prepare-bytes $((size + (32 << 20))))"
+        echo "{\"size\": ${size}, \"prepare\": ${prepared}}" >>"${out}"
+        end="$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["log_end"])' \
+            "${prepared}")"
+        oldest="$(find "${recover_dir}/log" -name 'p0-*.log' | sort | head -n 1)"
+        tail="$(find "${recover_dir}/log" -name 'p0-*.log' | sort | tail -n 1)"
+        for run in 1 2 3; do
+            for cache in cold warm; do
+                if [[ ${cache} == cold && ${cold} == 0 ]]; then continue; fi
+                head -c 4096 "${oldest}" >>"${tail}"
+                if [[ ${cache} == cold ]]; then sync && echo 3 >/proc/sys/vm/drop_caches; fi
+                echo "{\"size\": ${size}, \"run\": ${run}, \"cache\": \"${cache}\", \"result\": $(
+                    "${load}" recover "${recover_dir}/log" --expect-end "${end}" || true)}" >>"${out}"
+            done
+        done
+    done
+    rm -rf "${recover_dir}"
+    echo "==> recovery time vs log size (raw results: ${out})"
+    /usr/bin/python3 - "${out}" "${cold}" <<'PY'
+import json
+import statistics
+import sys
+
+lines = [json.loads(line) for line in open(sys.argv[1])]
+if sys.argv[2] != "1":
+    print("  (dropping the page cache is not permitted here: warm runs only)")
+print(f"  {'log bytes':>13} {'segs':>4} {'tail bytes':>11} {'cache':>5} {'median ms':>9}  "
+      f"{'runs (ms)':<17} {'list+open ms':>12}  reads / bytes read")
+medians = {}
+for size in dict.fromkeys(line["size"] for line in lines):
+    for cache in ("cold", "warm"):
+        runs = [l["result"] for l in lines if l["size"] == size and l.get("cache") == cache]
+        if not runs:
+            continue
+        for r in runs:
+            # At least the 4 KiB: a log that pads its writes may leave more past its end.
+            if not r["ok"] or r["cut_bytes"] < 4096:
+                print(f"  FAILED: {r['failure'] or 'the torn tail was not cut'} ({r})")
+        ms = [r["recover_ms"] for r in runs]
+        med = statistics.median(ms)
+        medians[(size, cache)] = med
+        opened = statistics.median(r["open_ms"] for r in runs)
+        r = runs[0]
+        runs_ms = " ".join(f"{m:.1f}" for m in ms)
+        print(f"  {r['log_bytes']:>13,} {r['segments']:>4} {r['tail_bytes']:>11,} {cache:>5} "
+              f"{med:>9.1f}  {runs_ms:<17} {opened:>12.1f}  {r['reads']} / {r['read_bytes']:,}")
+sizes = sorted({s for s, _ in medians})
+for cache in ("cold", "warm"):
+    if (sizes[0], cache) in medians and len(sizes) > 1:
+        small, large = medians[(sizes[0], cache)], medians[(sizes[-1], cache)]
+        print(f"  {cache}: {sizes[-1] / sizes[0]:.0f}x the log -> {large / small:.2f}x the recovery "
+              f"time ({'proportional to the tail' if large / small < 1.5 else 'grows with the log'})")
+PY
+}
+
+if [[ ${run_fio_part} == 0 ]]; then
+    recover_bench
+    exit 0
 fi
 if ! command -v fio >/dev/null; then
     echo "log_bench.sh: fio not found (apt-get install fio)" >&2
@@ -149,3 +246,5 @@ print(f"  half-load p99 <= 2 x (c) p99:    {verdict(half['p99_us'] <= 2 * sync_p
 print(f"  tail reads >= 3 GB/s:            {verdict(tail['read_gb_per_s'] >= 3.0)} "
       f"({tail['read_gb_per_s']:.2f} GB/s)")
 PY
+
+if [[ ${run_recover_part} != 0 ]]; then recover_bench; fi

@@ -15,6 +15,12 @@
 //   tailread     appends --fill-bytes without fsync (not timed), then one
 //                reader reads --window-bytes ending at readable_end(), again
 //                and again, for --seconds. Reports GB/s of batches returned.
+//   recover      two processes (bench/log_bench.sh runs both). With
+//                --prepare-bytes N: fills a fresh directory with N bytes as
+//                nofsync does, prints the log_end reached, and _Exit()s with
+//                no clean shutdown - a crash, as far as the log can tell.
+//                Without it: recovers the directory left behind and times
+//                start() -> ready (log_recover.cpp); --expect-end checks it.
 //
 // Batches are built once into a pool (BatchBuilder, --record-bytes values);
 // each append copies one, so building is not measured.
@@ -38,6 +44,11 @@
 #include "runtime/driver.h"
 
 namespace samsa::bench {
+
+// Phase B of `recover`, in log_recover.cpp: times recovery of `dir` and checks
+// it; `expect_end` < 0 skips the log_end check.
+int run_recover(const std::string& dir, std::int64_t expect_end);
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -55,6 +66,11 @@ struct Options {
     double rate_mbps = 0.0;  // 0: unlimited
     std::uint64_t fill_bytes = 256ULL << 20;
     std::uint32_t window_bytes = 1U << 20;
+    std::uint64_t prepare_bytes = 0;  // recover: > 0 is phase A (fill, then crash)
+    std::int64_t expect_end = -1;     // recover: the log_end phase A reached
+    std::uint64_t segment_bytes = 0;  // 0: LogConfig's default
+    int direct = -1;                  // -1: LogConfig's default; else 0/1
+    int preallocate = -1;
 };
 
 struct Stats {
@@ -65,6 +81,7 @@ struct Stats {
     std::uint64_t errors = 0;
     std::uint64_t reads = 0;
     std::uint64_t read_bytes = 0;
+    std::int64_t log_end = 0;
     std::vector<double> latency_us;
     bool finished = false;
 };
@@ -234,6 +251,7 @@ void LoadHost::pump(io::Outbox& out) {
     if (!begun_) begin(out);
     auto now = Clock::now();
     collect_appends(now);
+    stats_->log_end = log_.log_end().value();
     collect_reads();
     if (stats_->errors > 0) phase_ = Phase::drain;
     if (phase_ == Phase::fill && out_of_budget(now) && outstanding_ == 0) {
@@ -245,7 +263,15 @@ void LoadHost::pump(io::Outbox& out) {
         phase_ = Phase::drain;
     }
     if (phase_ == Phase::fill || phase_ == Phase::append) issue_appends(now, out);
-    if (phase_ == Phase::read) issue_reads(out);
+    // Reads served from the log's cache complete at once, with no I/O to
+    // wake this host again: keep going here, a bounded number at a time.
+    for (int served = 0; phase_ == Phase::read && served < 64; ++served) {
+        issue_reads(out);
+        if (!read_in_flight_) break;
+        collect_reads();
+        if (read_in_flight_) break;  // waiting for the disk
+    }
+    if (phase_ == Phase::read && !read_in_flight_) arm_timer(out);
     if (phase_ == Phase::append && out_of_budget(now)) phase_ = Phase::drain;
     if (phase_ == Phase::drain && outstanding_ == 0 && !read_in_flight_) stats_->finished = true;
     if (o_.rate_mbps > 0 && !stats_->finished && phase_ == Phase::append) arm_timer(out);
@@ -269,17 +295,20 @@ void print_json(const Options& o, Stats& s, const char* failure) {
         "\"bytes\": %llu, \"appends\": %llu, \"errors\": %llu, \"mb_per_s\": %.1f, "
         "\"p50_us\": %.1f, \"p99_us\": %.1f, \"reads\": %llu, \"read_bytes\": %llu, "
         "\"read_gb_per_s\": %.3f, \"inflight\": %zu, \"batch_bytes\": %zu, "
-        "\"rate_mbps\": %.1f}\n",
+        "\"rate_mbps\": %.1f, \"log_end\": %lld}\n",
         o.mode.c_str(), failure[0] == '\0' && s.errors == 0 ? "true" : "false", failure, secs,
         static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(s.appends),
         static_cast<unsigned long long>(s.errors), mbps, p50, p99,
         static_cast<unsigned long long>(s.reads), static_cast<unsigned long long>(s.read_bytes),
-        gbps, o.inflight, o.batch_bytes, o.rate_mbps);
+        gbps, o.inflight, o.batch_bytes, o.rate_mbps, static_cast<long long>(s.log_end));
 }
 
 int run(const Options& o) {
     LogConfig config;
     config.fsync_before_ack = o.mode == "groupcommit";
+    if (o.segment_bytes > 0) config.segment_bytes_max = o.segment_bytes;
+    if (o.direct >= 0) config.direct_io = o.direct != 0;
+    if (o.preallocate >= 0) config.preallocate = o.preallocate != 0;
     auto pool = build_pool(o, 16);
     auto stats = std::make_shared<Stats>();
     std::filesystem::remove_all(o.dir);
@@ -299,11 +328,40 @@ int run(const Options& o) {
     return failure.empty() && stats->errors == 0 ? 0 : 1;
 }
 
+// Phase A of `recover`: fill a fresh directory like nofsync, then end the
+// process without destroying the driver or the log. Every append has been
+// written (no fsync), so the data sits in the page cache and survives the
+// process; what recovery then finds is what a killed broker leaves.
+int run_prepare(Options o) {
+    o.bytes = o.prepare_bytes;
+    o.seconds = 3600.0;
+    LogConfig config;
+    config.fsync_before_ack = false;
+    auto pool = build_pool(o, 16);
+    auto stats = std::make_shared<Stats>();
+    std::filesystem::remove_all(o.dir);
+    std::filesystem::create_directories(o.dir);
+    // On the heap and never freed: _Exit skips every destructor anyway.
+    auto* driver = new runtime::Driver(o.dir);
+    driver->host(LoadHost(o, config, pool, stats));
+    driver->start();
+    std::string failure;
+    if (!driver->run_until([stats] { return stats->finished; }, std::chrono::hours(1))) {
+        failure = driver->failure().value_or("timeout");
+    }
+    print_json(o, *stats, failure.c_str());
+    std::fflush(stdout);
+    std::_Exit(failure.empty() && stats->errors == 0 ? 0 : 1);
+}
+
 int usage() {
     std::fprintf(stderr,
                  "usage: samsa-log-load nofsync|groupcommit|tailread DIR [--seconds S] "
                  "[--bytes N] [--inflight N] [--batch-bytes N] [--record-bytes N] "
-                 "[--rate-mbps X] [--fill-bytes N] [--window-bytes N]\n");
+                 "[--rate-mbps X] [--fill-bytes N] [--window-bytes N] [--segment-bytes N]\n"
+                 "       [--direct 0|1] [--preallocate 0|1]\n"
+                 "       samsa-log-load recover DIR --prepare-bytes N   (fill, then crash)\n"
+                 "       samsa-log-load recover DIR [--expect-end OFFSET]  (time recovery)\n");
     return 2;
 }
 
@@ -311,7 +369,10 @@ bool parse(int argc, char** argv, Options& o) {
     if (argc < 3) return false;
     o.mode = argv[1];
     o.dir = argv[2];
-    if (o.mode != "nofsync" && o.mode != "groupcommit" && o.mode != "tailread") return false;
+    if (o.mode != "nofsync" && o.mode != "groupcommit" && o.mode != "tailread" &&
+        o.mode != "recover") {
+        return false;
+    }
     if (o.mode == "groupcommit") o.batch_bytes = 16 * 1024;
     for (int i = 3; i + 1 < argc; i += 2) {
         const std::string_view flag = argv[i];
@@ -330,6 +391,16 @@ bool parse(int argc, char** argv, Options& o) {
             o.rate_mbps = std::strtod(value, nullptr);
         else if (flag == "--fill-bytes")
             o.fill_bytes = std::strtoull(value, nullptr, 10);
+        else if (flag == "--prepare-bytes")
+            o.prepare_bytes = std::strtoull(value, nullptr, 10);
+        else if (flag == "--direct")
+            o.direct = std::atoi(value);
+        else if (flag == "--preallocate")
+            o.preallocate = std::atoi(value);
+        else if (flag == "--segment-bytes")
+            o.segment_bytes = std::strtoull(value, nullptr, 10);
+        else if (flag == "--expect-end")
+            o.expect_end = std::strtoll(value, nullptr, 10);
         else if (flag == "--window-bytes") {
             o.window_bytes = static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
         } else {
@@ -345,5 +416,9 @@ bool parse(int argc, char** argv, Options& o) {
 int main(int argc, char** argv) {
     samsa::bench::Options options;
     if (!samsa::bench::parse(argc, argv, options)) return samsa::bench::usage();
+    if (options.mode == "recover") {
+        if (options.prepare_bytes > 0) return samsa::bench::run_prepare(options);
+        return samsa::bench::run_recover(options.dir, options.expect_end);
+    }
     return samsa::bench::run(options);
 }

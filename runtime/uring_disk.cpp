@@ -160,7 +160,7 @@ void UringDisk::fail_setup(int error, const char* what) {
 }
 
 void UringDisk::release() noexcept {
-    for (const auto& [file, fd] : files_) ::close(fd);
+    for (const auto& [file, open] : files_) ::close(open.fd);
     files_.clear();
     if (ring_ready_) io_uring_queue_exit(ring_.get());
     ring_ready_ = false;
@@ -272,7 +272,7 @@ void UringDisk::start_close(OperationId id, const io::Close& close) {
     // the file's queue). close() of a local file does not fail in a way worth
     // reporting, and Close has no completion to report it in.
     if (const auto found = files_.find(close.file.value()); found != files_.end()) {
-        ::close(found->second);
+        ::close(found->second.fd);
         files_.erase(found);
     }
     finish(id);
@@ -283,7 +283,19 @@ void UringDisk::start_write(OperationId id, Operation& operation, const io::Writ
     if (write.offset > offset_max || write.data.size() > offset_max - write.offset) {
         return complete(id, io::IoStatus::too_large);
     }
+    operation.total_bytes = write.data.size();
     if (write.data.empty()) return complete(id, io::IoStatus::ok, 0);
+    if (is_direct(write.file)) {
+        SAMSA_ASSERT_MSG(write.offset % io::direct_alignment == 0 &&
+                             write.data.size() % io::direct_alignment == 0,
+                         "misaligned write to a direct file");
+        // Large io::Bytes are page-aligned already; only the rest is copied.
+        if (reinterpret_cast<std::uintptr_t>(write.data.data()) % io::direct_alignment != 0) {
+            operation.aligned = buffers_.take(write.data.size());
+            std::copy(write.data.begin(), write.data.end(), operation.aligned.data());
+            io::Bytes().swap(std::get<io::Write>(operation.effect).data);  // copied: free it now
+        }
+    }
     prepare(id, operation);
 }
 
@@ -291,8 +303,17 @@ void UringDisk::start_read(OperationId id, Operation& operation, const io::Read&
     if (descriptor(read.file) < 0) return complete(id, io::IoStatus::bad_file);
     // Bytes beyond the largest offset cannot exist: that part is past the end.
     const std::uint64_t readable = read.offset < offset_max ? offset_max - read.offset : 0;
-    operation.buffer.resize(std::min<std::uint64_t>(read.length, readable));
-    if (operation.buffer.empty()) return complete(id, io::IoStatus::ok, 0);
+    const std::uint64_t length = std::min<std::uint64_t>(read.length, readable);
+    if (length == 0) return complete(id, io::IoStatus::ok, 0);
+    if (is_direct(read.file)) {
+        // Widened to aligned boundaries; finish_read() cuts out what was asked.
+        operation.aligned_skip = read.offset % io::direct_alignment;
+        operation.total_bytes = AlignedBuffer::round_up(operation.aligned_skip + length);
+        operation.aligned = buffers_.take(operation.total_bytes);
+    } else {
+        operation.total_bytes = length;
+        operation.buffer.resize(length);
+    }
     prepare(id, operation);
 }
 
@@ -344,22 +365,29 @@ void UringDisk::prepare(OperationId id, Operation& operation) {
             [&](const io::Open& e) {
                 int flags = O_RDWR | O_CLOEXEC;
                 if (e.create) flags |= O_CREAT;
-                if (e.create && e.exclusive) flags |= O_EXCL;
+                // A refused O_DIRECT open may have created the file already.
+                if (e.create && e.exclusive && !operation.buffered_fallback) flags |= O_EXCL;
+                if (e.direct && !operation.buffered_fallback) flags |= O_DIRECT;
                 io_uring_prep_openat(sqe, dir_fd_, e.name.c_str(), flags, file_mode);
             },
             [&](const io::Write& e) {
-                SAMSA_ASSERT(done < e.data.size());
+                SAMSA_ASSERT(done < operation.total_bytes);
                 const auto length =
-                    std::min<std::uint64_t>(e.data.size() - done, transfer_bytes_max);
-                io_uring_prep_write(sqe, descriptor(e.file), e.data.data() + done,
+                    std::min<std::uint64_t>(operation.total_bytes - done, transfer_bytes_max);
+                const std::uint8_t* from =
+                    operation.aligned.empty() ? e.data.data() : operation.aligned.data();
+                io_uring_prep_write(sqe, descriptor(e.file), from + done,
                                     static_cast<unsigned>(length), e.offset + done);
             },
             [&](const io::Read& e) {
-                SAMSA_ASSERT(done < operation.buffer.size());
+                SAMSA_ASSERT(done < operation.total_bytes);
                 const auto length =
-                    std::min<std::uint64_t>(operation.buffer.size() - done, transfer_bytes_max);
-                io_uring_prep_read(sqe, descriptor(e.file), operation.buffer.data() + done,
-                                   static_cast<unsigned>(length), e.offset + done);
+                    std::min<std::uint64_t>(operation.total_bytes - done, transfer_bytes_max);
+                std::uint8_t* into =
+                    operation.aligned.empty() ? operation.buffer.data() : operation.aligned.data();
+                io_uring_prep_read(sqe, descriptor(e.file), into + done,
+                                   static_cast<unsigned>(length),
+                                   e.offset - operation.aligned_skip + done);
             },
             [&](const io::Fsync& e) {
                 io_uring_prep_fsync(sqe, descriptor(e.file), IORING_FSYNC_DATASYNC);
@@ -421,7 +449,7 @@ void UringDisk::on_kernel_result(OperationId id, int result) {
         return prepare(id, operation);
     }
     std::visit(Overloaded{
-                   [&](const io::Open& e) { on_open_result(id, e, result); },
+                   [&](const io::Open& e) { on_open_result(id, operation, e, result); },
                    [&](const io::Write&) { on_write_result(id, operation, result); },
                    [&](const io::Read&) { on_read_result(id, operation, result); },
                    [&](const auto&) {
@@ -431,7 +459,12 @@ void UringDisk::on_kernel_result(OperationId id, int result) {
                operation.effect);
 }
 
-void UringDisk::on_open_result(OperationId id, const io::Open& open, int result) {
+void UringDisk::on_open_result(OperationId id, Operation& operation, const io::Open& open,
+                               int result) {
+    if (result == -EINVAL && open.direct && !operation.buffered_fallback) {
+        operation.buffered_fallback = true;  // no O_DIRECT here (tmpfs): same rules, buffered
+        return prepare(id, operation);
+    }
     if (result < 0) return complete(id, status_of_errno(-result));
     struct stat status {};
     if (::fstat(result, &status) != 0) {
@@ -440,7 +473,16 @@ void UringDisk::on_open_result(OperationId id, const io::Open& open, int result)
         return complete(id, status_of_errno(error));
     }
     SAMSA_ASSERT(status.st_size >= 0);
-    files_.emplace(open.file.value(), result);
+    if (open.reserve_bytes > 0 && status.st_size == 0 && open.reserve_bytes <= offset_max &&
+        ::fallocate(result, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(open.reserve_bytes)) != 0) {
+        const int error = errno;
+        // A filesystem without fallocate just allocates as writes come.
+        if (error == ENOSPC || error == EDQUOT) {
+            ::close(result);
+            return complete(id, io::IoStatus::no_space);
+        }
+    }
+    files_.emplace(open.file.value(), OpenFile{result, open.direct});
     complete(id, io::IoStatus::ok, static_cast<std::uint64_t>(status.st_size));
 }
 
@@ -449,26 +491,40 @@ void UringDisk::on_write_result(OperationId id, Operation& operation, int result
     // A file that accepts no bytes of a non-empty write will not accept them
     // on a retry either; report it rather than spin.
     if (result == 0) return complete(id, io::IoStatus::io_error);
-    const auto& write = std::get<io::Write>(operation.effect);
     operation.done_bytes += static_cast<std::uint64_t>(result);
-    SAMSA_ASSERT(operation.done_bytes <= write.data.size());
-    if (operation.done_bytes < write.data.size()) return prepare(id, operation);
-    complete(id, io::IoStatus::ok, write.data.size());
+    SAMSA_ASSERT(operation.done_bytes <= operation.total_bytes);
+    if (operation.done_bytes < operation.total_bytes) return prepare(id, operation);
+    complete(id, io::IoStatus::ok, operation.total_bytes);
 }
 
 void UringDisk::on_read_result(OperationId id, Operation& operation, int result) {
     if (result < 0) return complete(id, status_of_errno(-result));
     operation.done_bytes += static_cast<std::uint64_t>(result);
-    SAMSA_ASSERT(operation.done_bytes <= operation.buffer.size());
+    SAMSA_ASSERT(operation.done_bytes <= operation.total_bytes);
     // A read that returns nothing is at the end of the file; anything else
-    // short is continued, so a Read is short only at the end of the file.
-    if (result > 0 && operation.done_bytes < operation.buffer.size()) {
+    // short is continued, so a Read is short only at the end of the file. A
+    // direct read that stops off an aligned boundary has met the end too.
+    const bool aligned =
+        operation.aligned.empty() || operation.done_bytes % io::direct_alignment == 0;
+    if (result > 0 && aligned && operation.done_bytes < operation.total_bytes) {
         return prepare(id, operation);
     }
+    finish_read(id, operation);
+}
+
+void UringDisk::finish_read(OperationId id, Operation& operation) {
     io::IoCompleted done;
     done.token = token_of(operation.effect);
-    operation.buffer.resize(operation.done_bytes);
-    done.data = std::move(operation.buffer);
+    if (operation.aligned.empty()) {
+        operation.buffer.resize(operation.done_bytes);
+        done.data = std::move(operation.buffer);
+    } else if (operation.done_bytes > operation.aligned_skip) {
+        const auto& read = std::get<io::Read>(operation.effect);
+        const std::uint64_t length =
+            std::min<std::uint64_t>(operation.done_bytes - operation.aligned_skip, read.length);
+        const std::uint8_t* from = operation.aligned.data() + operation.aligned_skip;
+        done.data.assign(from, from + length);
+    }
     done.size = done.data.size();
     complete(id, std::move(done));
 }
@@ -490,6 +546,7 @@ void UringDisk::complete(OperationId id, io::IoCompleted done) {
 void UringDisk::finish(OperationId id) {
     const auto found = operations_.find(id);
     SAMSA_ASSERT(found != operations_.end());
+    buffers_.give(std::move(found->second.aligned));
     for (const QueueKey key : found->second.queues) {
         const auto queue = queues_.find(key);
         SAMSA_ASSERT(queue != queues_.end() && queue->second.front() == id);
@@ -506,7 +563,12 @@ void UringDisk::finish(OperationId id) {
 
 int UringDisk::descriptor(FileId file) const {
     const auto found = files_.find(file.value());
-    return found == files_.end() ? -1 : found->second;
+    return found == files_.end() ? -1 : found->second.fd;
+}
+
+bool UringDisk::is_direct(FileId file) const {
+    const auto found = files_.find(file.value());
+    return found != files_.end() && found->second.direct;
 }
 
 }  // namespace samsa::runtime

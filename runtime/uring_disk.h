@@ -22,6 +22,14 @@
 // synchronously when they reach the head of their queue; Truncate and List
 // still deliver their completion through reap(), in order.
 //
+// Direct files (io::Open::direct) are opened with O_DIRECT: their writes go
+// out from the io::Bytes itself when it is page-aligned (large ones are, see
+// io::Bytes), else from a copy in a page-aligned buffer recycled through a
+// pool; their reads
+// are widened to aligned boundaries and cut back to what was asked. A
+// filesystem that refuses O_DIRECT (tmpfs) gets buffered I/O, same rules.
+// Open::reserve_bytes becomes fallocate(FALLOC_FL_KEEP_SIZE) on an empty file.
+//
 // Setup (creating the directory, the eventfd and the ring) happens once at
 // process start; if it fails the constructor throws std::system_error, which
 // the process's entry point reports. Everything after setup reports failure
@@ -37,6 +45,7 @@
 #include <vector>
 
 #include "core/io/seam.h"
+#include "runtime/aligned_buffer.h"
 
 struct io_uring;  // liburing's ring; kept out of this header
 
@@ -76,10 +85,18 @@ private:
 
     struct Operation {
         io::Effect effect;
-        std::vector<QueueKey> queues;  // one, or two for Open
-        io::Bytes buffer;              // Read: the bytes read so far
-        std::uint64_t done_bytes = 0;  // Read, Write: progress through short transfers
-        int retries = 0;               // EINTR/EAGAIN resubmissions so far
+        std::vector<QueueKey> queues;    // one, or two for Open
+        io::Bytes buffer;                // Read: the bytes read so far
+        std::uint64_t done_bytes = 0;    // Read, Write: progress through short transfers
+        std::uint64_t total_bytes = 0;   // Read, Write: the whole transfer
+        int retries = 0;                 // EINTR/EAGAIN resubmissions so far
+        AlignedBuffer aligned;           // direct files: the transfer's memory
+        std::uint64_t aligned_skip = 0;  // direct reads: bytes before the asked offset
+        bool buffered_fallback = false;  // Open: O_DIRECT refused, opened without it
+    };
+    struct OpenFile {
+        int fd = -1;
+        bool direct = false;
     };
 
     void enqueue(OperationId id, Operation& operation);
@@ -99,7 +116,8 @@ private:
     // Puts the next kernel request of an operation (first or continued) in the ring.
     void prepare(OperationId id, Operation& operation);
     void on_kernel_result(OperationId id, int result);
-    void on_open_result(OperationId id, const io::Open& open, int result);
+    void on_open_result(OperationId id, Operation& operation, const io::Open& open, int result);
+    void finish_read(OperationId id, Operation& operation);
     void on_write_result(OperationId id, Operation& operation, int result);
     void on_read_result(OperationId id, Operation& operation, int result);
 
@@ -108,6 +126,7 @@ private:
     void complete(OperationId id, io::IoStatus status, std::uint64_t size = 0);
     void finish(OperationId id);
     [[nodiscard]] int descriptor(FileId file) const;
+    [[nodiscard]] bool is_direct(FileId file) const;
 
     void submit_prepared();
     void drain_completion_queue();
@@ -127,9 +146,10 @@ private:
     OperationId next_id_ = 1;
     std::unordered_map<OperationId, Operation> operations_;
     std::unordered_map<QueueKey, std::deque<OperationId>> queues_;
-    std::deque<OperationId> runnable_;              // at the head of all their queues, not started
-    std::unordered_map<std::uint32_t, int> files_;  // open FileId -> descriptor
-    std::vector<io::IoCompleted> ready_;            // completions for the next reap()
+    std::deque<OperationId> runnable_;  // at the head of all their queues, not started
+    std::unordered_map<std::uint32_t, OpenFile> files_;  // by open FileId
+    AlignedBufferPool buffers_;
+    std::vector<io::IoCompleted> ready_;  // completions for the next reap()
 };
 
 }  // namespace samsa::runtime

@@ -40,6 +40,7 @@ std::optional<io::IoCompleted> SimDisk::execute(const io::Effect& operation) {
             },
             [this](const io::Close& op) -> std::optional<io::IoCompleted> {
                 handles_.erase(op.file.value());
+                direct_handles_.erase(op.file.value());
                 return std::nullopt;
             },
             [this](const io::Open& op) -> std::optional<io::IoCompleted> { return open(op); },
@@ -90,7 +91,12 @@ io::IoCompleted SimDisk::open(const io::Open& op) {
         if (files_.size() >= params_.files_max) return completion(op.token, io::IoStatus::no_space);
         found = files_.emplace(op.name, std::make_shared<File>()).first;
     }
+    const std::uint64_t free = capacity_bytes_ - std::min(used_bytes(), capacity_bytes_);
+    if (found->second->data.empty() && op.reserve_bytes > free) {
+        return completion(op.token, io::IoStatus::no_space);
+    }
     handles_[op.file.value()] = found->second;
+    if (op.direct) direct_handles_.insert(op.file.value());
     return completion(op.token, io::IoStatus::ok, found->second->data.size());
 }
 
@@ -107,6 +113,10 @@ void SimDisk::apply(File& file, const Undo& undo, std::uint64_t length) {
 io::IoCompleted SimDisk::write(const io::Write& op) {
     File* file = handle(op.file);
     if (file == nullptr) return completion(op.token, io::IoStatus::bad_file);
+    SAMSA_ASSERT_MSG(
+        !direct_handles_.contains(op.file.value()) ||
+            (op.offset % io::direct_alignment == 0 && op.data.size() % io::direct_alignment == 0),
+        "misaligned write to a direct file");
     if (prng_.chance(plan_.rate(FaultKind::write_eio))) {
         counters_.add(FaultKind::write_eio);
         return completion(op.token, io::IoStatus::io_error);
@@ -241,6 +251,7 @@ void SimDisk::crash_file(File& file) {
 
 void SimDisk::crash() {
     handles_.clear();
+    direct_handles_.clear();
     for (auto& [name, file] : removed_) files_[name] = file;
     removed_.clear();
     std::erase_if(files_, [](const auto& entry) { return !entry.second->durable_entry; });
@@ -249,6 +260,7 @@ void SimDisk::crash() {
 
 void SimDisk::wipe() {
     handles_.clear();
+    direct_handles_.clear();
     files_.clear();
     removed_.clear();
 }

@@ -9,13 +9,18 @@
 // up to a random byte. Creations and removals of files are durable only after
 // sync_dir(); a crash forgets newer ones. Reads may fail (EIO) or come back
 // with a flipped bit; writes and fsyncs may fail with EIO; writes that would
-// exceed the capacity fail with ENOSPC.
+// exceed the capacity fail with ENOSPC. A file opened `direct` accepts only
+// aligned writes (a misaligned one is a bug in the machine: an assertion), and
+// a reservation (Open::reserve_bytes) fails with ENOSPC when the space is not
+// free; it is not held afterwards (a simplification: later writes are
+// checked against the capacity as usual).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +103,7 @@ private:
     std::map<std::string, FilePtr> files_;      // the namespace as processes see it
     std::map<std::string, FilePtr> removed_;    // removed, but not yet durably
     std::map<std::uint32_t, FilePtr> handles_;  // open FileIds
+    std::set<std::uint32_t> direct_handles_;    // open FileIds with io::Open::direct
 };
 
 }  // namespace samsa::sim

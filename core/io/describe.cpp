@@ -85,7 +85,9 @@ std::string describe(const Effect& effect) {
             [](const CancelTimer& e) { return "cancel_timer " + e.timer.to_string(); },
             [](const Open& e) {
                 return "open " + token(e.token) + " " + file(e.file) + " " + e.name +
-                       (e.create ? " create" : "") + (e.exclusive ? " exclusive" : "");
+                       (e.create ? " create" : "") + (e.exclusive ? " exclusive" : "") +
+                       (e.direct ? " direct" : "") +
+                       (e.reserve_bytes != 0 ? " reserve=" + std::to_string(e.reserve_bytes) : "");
             },
             [](const Close& e) { return "close " + file(e.file); },
             [](const Write& e) {

@@ -35,7 +35,9 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,7 +48,39 @@
 
 namespace samsa::io {
 
-using Bytes = std::vector<std::uint8_t>;
+// Large byte buffers are allocated page-aligned, so a Write of one can go
+// straight to an O_DIRECT file without being copied into aligned memory
+// first; small ones are allocated as usual.
+template <class T>
+struct PageAlignedLargeAllocator {
+    using value_type = T;
+    static constexpr std::size_t aligned_from_bytes = std::size_t{64} << 10;
+    static constexpr std::align_val_t page{4096};
+
+    PageAlignedLargeAllocator() noexcept = default;
+    template <class U>
+    PageAlignedLargeAllocator(const PageAlignedLargeAllocator<U>&) noexcept {}  // NOLINT
+
+    T* allocate(std::size_t n) {
+        const std::size_t bytes = n * sizeof(T);
+        if (bytes >= aligned_from_bytes) return static_cast<T*>(::operator new(bytes, page));
+        return static_cast<T*>(::operator new(bytes));
+    }
+    void deallocate(T* memory, std::size_t n) noexcept {
+        const std::size_t bytes = n * sizeof(T);
+        if (bytes >= aligned_from_bytes) {
+            ::operator delete(memory, bytes, page);
+        } else {
+            ::operator delete(memory, bytes);
+        }
+    }
+    template <class U>
+    bool operator==(const PageAlignedLargeAllocator<U>&) const noexcept {
+        return true;
+    }
+};
+
+using Bytes = std::vector<std::uint8_t, PageAlignedLargeAllocator<std::uint8_t>>;
 
 // ---- Events: what happened --------------------------------------------------
 
@@ -100,6 +134,10 @@ struct CancelTimer {
     TimerId timer;
 };
 
+// Writes to a file opened `direct` bypass the page cache (O_DIRECT): their
+// offset and size must be multiples of this. Reads have no such rule.
+inline constexpr std::uint64_t direct_alignment = 4096;
+
 // Opens `name` as `file` (an id the machine chooses and has not open already).
 // Completion carries the file's size.
 struct Open {
@@ -108,6 +146,13 @@ struct Open {
     std::string name;
     bool create = false;     // create if missing
     bool exclusive = false;  // with create: fail with already_exists if present
+    // Writes go around the page cache; each must be aligned (direct_alignment).
+    // A filesystem without O_DIRECT gets buffered I/O under the same rules.
+    bool direct = false;
+    // When the file is empty after opening: reserve this many bytes of disk
+    // for it without changing its size (fallocate KEEP_SIZE), so later writes
+    // need no block allocation. A full disk fails the Open with no_space.
+    std::uint64_t reserve_bytes = 0;
 };
 
 // Releases `file`; no completion. Pending operations on it still complete.

@@ -105,7 +105,7 @@ BatchBuilder& BatchBuilder::add(const RecordInput& record) {
     return *this;
 }
 
-std::vector<std::uint8_t> BatchBuilder::build() const {
+io::Bytes BatchBuilder::build() const {
     SAMSA_ASSERT_MSG(record_count_ > 0, "a batch needs at least one record");
     const std::size_t batch_length = size_bytes() - batch_length_prefix_bytes;
     SAMSA_ASSERT(batch_length <= field_bytes_max);
@@ -123,7 +123,7 @@ std::vector<std::uint8_t> BatchBuilder::build() const {
     header.base_sequence = base_sequence_;
     header.records_count = static_cast<std::int32_t>(record_count_);
 
-    std::vector<std::uint8_t> batch(size_bytes());
+    io::Bytes batch(size_bytes());
     encode_header(header, batch);
     std::copy(records_.begin(), records_.end(),
               batch.begin() + static_cast<std::ptrdiff_t>(batch_header_bytes));

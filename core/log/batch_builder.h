@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/base/ids.h"
+#include "core/io/seam.h"
 #include "core/log/batch.h"
 
 namespace samsa::log {
@@ -52,7 +53,7 @@ public:
 
     // The batch, with batchLength and CRC filled in. Needs at least one record:
     // producers never send an empty batch.
-    [[nodiscard]] std::vector<std::uint8_t> build() const;
+    [[nodiscard]] io::Bytes build() const;
 
 private:
     Offset base_offset_{0};

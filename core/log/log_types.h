@@ -17,14 +17,28 @@ struct LogConfig {
     std::string file_prefix = "p0-";
     std::uint64_t segment_bytes_max = 64ULL << 20;  // roll to a new segment beyond this
     std::uint64_t retention_bytes_max = 0;          // 0: keep everything
-    std::size_t batch_bytes_max = 1 << 20;          // larger batches: message_too_large
-    std::size_t pending_appends_max = 4096;         // appends waiting for the next flush
+    std::int64_t retention_ms = 0;  // 0: keep; else drop segments whose newest record is older
+    // Roll when a batch's timestamp is this much newer than the segment's
+    // first (Kafka's segment.ms); 0: by size only.
+    std::int64_t segment_ms = 0;
+    std::uint32_t index_interval_bytes = 4096;  // one sparse index entry per this many bytes
+    std::size_t batch_bytes_max = 1 << 20;      // larger batches: message_too_large
+    std::size_t pending_appends_max = 4096;     // appends waiting for the next flush
     std::uint64_t pending_bytes_max = 64ULL << 20;
+    // While a write is in flight, the next goes out once this much is waiting.
+    std::uint64_t flush_bytes_min = 1ULL << 20;
     std::uint32_t read_bytes_max = 1 << 20;  // one disk read; a larger first batch reads alone
     int reread_max = 8;  // CRC failures of one read before the data counts as corrupt
     // false: an append completes when its write does, before any fsync. For
     // acks=1 and benchmarks only: a crash can lose acknowledged appends.
     bool fsync_before_ack = true;
+    // Segment files are written around the page cache (O_DIRECT) in whole
+    // aligned pages: the partial last page is kept in memory and rewritten.
+    bool direct_io = true;
+    // New segments reserve segment_bytes_max of disk when created.
+    bool preallocate = true;
+    // Recent batches kept in memory for readers at the tail (0: no cache).
+    std::uint64_t cache_bytes_max = 32ULL << 20;
 };
 
 enum class LogError : std::uint8_t {
@@ -39,6 +53,7 @@ enum class LogError : std::uint8_t {
     offset_out_of_range,  // a read or truncation outside [log start, log end]
     busy,                 // truncation while appends are in flight
     corrupt_log,          // stored data fails its CRC: repair from a replica
+    stale_epoch,          // an append with a leader epoch older than the log's latest
 };
 const char* to_string(LogError error) noexcept;
 // The Kafka error code a broker returns for it.
@@ -51,10 +66,16 @@ struct AppendResult {
     std::optional<LogError> error;  // set: the append did not happen
 };
 
+struct TimeMatch {
+    Offset offset;              // the first record with timestamp >= the target
+    std::int64_t timestamp_ms;  // its timestamp
+};
+
 struct ReadResult {
     std::uint64_t id = 0;
     std::optional<LogError> error;
     io::Bytes batches;  // whole batches, the first containing the requested offset
+    std::optional<TimeMatch> time_match;  // find_offset_by_time
 };
 
 }  // namespace samsa::log

@@ -25,6 +25,10 @@ LogError from_io(io::IoStatus status) {
     return status == io::IoStatus::no_space ? LogError::no_space : LogError::io_error;
 }
 
+std::uint64_t page_floor(std::uint64_t position) {
+    return position / io::direct_alignment * io::direct_alignment;
+}
+
 }  // namespace
 
 const char* to_string(LogError error) noexcept {
@@ -40,6 +44,7 @@ const char* to_string(LogError error) noexcept {
         case LogError::offset_out_of_range: return "offset_out_of_range";
         case LogError::busy: return "busy";
         case LogError::corrupt_log: return "corrupt_log";
+        case LogError::stale_epoch: return "stale_epoch";
     }
     return "?";
 }
@@ -57,12 +62,13 @@ std::int16_t kafka_error_code(LogError error) noexcept {
         case LogError::offset_out_of_range: return 1;   // OFFSET_OUT_OF_RANGE
         case LogError::busy: return 7;                  // REQUEST_TIMED_OUT (retriable)
         case LogError::corrupt_log: return 56;          // KAFKA_STORAGE_ERROR
+        case LogError::stale_epoch: return 74;          // FENCED_LEADER_EPOCH
     }
     return -1;
 }
 
 PartitionLog::PartitionLog(LogConfig config, std::uint32_t component)
-    : config_(std::move(config)), component_(component) {
+    : config_(std::move(config)), component_(component), cache_(config_.cache_bytes_max) {
     SAMSA_ASSERT(component_ < (1U << 20));
     SAMSA_ASSERT(config_.segment_bytes_max > 0 && config_.read_bytes_max > 0);
 }
@@ -71,9 +77,28 @@ IoToken PartitionLog::next_token() noexcept {
     return IoToken((static_cast<std::uint64_t>(component_) << kComponentShift) | ++token_counter_);
 }
 
+// FileIds come from 4096 slots per log and are reused; one still open (a
+// segment, a checkpoint) is skipped. Segments are far fewer than the slots.
 FileId PartitionLog::next_file() noexcept {
-    file_counter_ = (file_counter_ + 1) % kFileSlots;
-    return FileId((component_ << 12) | file_counter_);
+    SAMSA_ASSERT(segments_.size() + epoch_files_.size() < kFileSlots);
+    while (true) {
+        file_counter_ = (file_counter_ + 1) % kFileSlots;
+        const FileId candidate((component_ << 12) | file_counter_);
+        const bool open =
+            std::any_of(segments_.begin(), segments_.end(),
+                        [&](const Segment& s) { return s.file == candidate; }) ||
+            std::find(epoch_files_.begin(), epoch_files_.end(), candidate) != epoch_files_.end();
+        if (!open) return candidate;
+    }
+}
+
+io::Open PartitionLog::open_segment(IoToken token, const Segment& segment, bool create,
+                                    bool exclusive) const {
+    io::Open open{token, segment.file, segment_name(config_.file_prefix, segment.base), create,
+                  exclusive};
+    open.direct = config_.direct_io;
+    if (create && config_.preallocate) open.reserve_bytes = config_.segment_bytes_max;
+    return open;
 }
 
 bool PartitionLog::owns(IoToken token) const noexcept {
@@ -85,6 +110,16 @@ std::string PartitionLog::segment_name(const std::string& prefix, Offset base) {
     std::string digits = std::to_string(base.value());
     digits.insert(0, 20 - digits.size(), '0');
     return prefix + digits + ".log";
+}
+
+std::string PartitionLog::index_name(const std::string& prefix, Offset base) {
+    std::string name = segment_name(prefix, base);
+    return name.replace(name.size() - 4, 4, ".index");
+}
+
+std::size_t PartitionLog::indexed_segment_count() const noexcept {
+    return static_cast<std::size_t>(std::count_if(
+        segments_.begin(), segments_.end(), [](const Segment& s) { return s.sparse_complete; }));
 }
 
 std::optional<Offset> PartitionLog::parse_segment_name(const std::string& prefix,
@@ -143,8 +178,16 @@ void PartitionLog::on_io(const io::IoCompleted& done, io::Outbox& out) {
         PendingRead pending = std::move(read->second);
         reads_.erase(read);
         on_read_io(std::move(pending), done, out);
-    } else if (flush_tokens_.erase(token) != 0) {
-        on_flush_io(done, out);
+    } else if (const auto load = index_loads_.find(token); load != index_loads_.end()) {
+        const IndexLoad which = load->second;
+        index_loads_.erase(load);
+        on_index_load(which, done, out);
+    } else if (tail_load_ && *tail_load_ == done.token) {
+        on_tail_page(done, out);
+    } else if (const auto flush = flush_tokens_.find(token); flush != flush_tokens_.end()) {
+        const std::uint64_t sequence = flush->second;
+        flush_tokens_.erase(flush);
+        on_flush_io(sequence, done, out);
     } else if (maintenance_tokens_.erase(token) != 0) {
         on_maintenance_io(done, out);
     } else if (background_tokens_.erase(token) == 0) {
@@ -164,6 +207,14 @@ Result<AppendResult, LogError> PartitionLog::append(io::Bytes batch, std::int32_
         return Failure{LogError::backpressure};
     }
     const Offset base = next_offset_;
+    if (leader_epoch >= 0) {
+        const auto latest = epochs_.latest();
+        if (latest && leader_epoch < latest->epoch) return Failure{LogError::stale_epoch};
+        if (!latest || leader_epoch > latest->epoch) {
+            SAMSA_ASSERT(epochs_.assign(leader_epoch, base).ok());
+            epochs_dirty_ = true;  // durable with the flush that carries this batch
+        }
+    }
     set_base_offset(batch, base);
     set_partition_leader_epoch(batch, leader_epoch);
     const Offset last =
@@ -176,89 +227,218 @@ Result<AppendResult, LogError> PartitionLog::append(io::Bytes batch, std::int32_
     return accepted;
 }
 
+// Up to flushes_in_flight_max writes are outstanding, so the next one is
+// prepared while the disk works on the last. A second one goes out only with
+// enough data to be worth a write of its own, and a roll waits until nothing
+// is in flight (so a segment is sealed with everything in it durable).
 void PartitionLog::flush(io::Outbox& out) {
-    if (flush_ || pending_.empty() || state_ != State::ready) return;
-    Flush batch_flush;
-    const std::uint64_t first_bytes = pending_.front().bytes.size();
-    if (segments_.back().size > 0 &&
-        segments_.back().size + first_bytes > config_.segment_bytes_max) {
-        segments_.push_back(Segment{pending_.front().base, next_file(), 0, {}, true});
-        const Segment& fresh = segments_.back();
-        const IoToken open = next_token();
-        const IoToken sync = next_token();
-        out.push(
-            io::Open{open, fresh.file, segment_name(config_.file_prefix, fresh.base), true, true});
-        out.push(io::SyncDir{sync});
-        flush_tokens_.insert({open.value(), sync.value()});
-        batch_flush.operations_left += 2;
-        batch_flush.rolled = true;
+    while (!tail_load_ && !pending_.empty() && state_ == State::ready) {
+        if (!flushes_.empty() && (flushes_.size() >= flushes_in_flight_max || needs_roll() ||
+                                  pending_bytes_ < config_.flush_bytes_min)) {
+            return;
+        }
+        if (tail_page_missing()) return load_tail_page(out);
+        issue_flush(out);
     }
+}
+
+void PartitionLog::track(Flush& batch_flush, IoToken token) {
+    flush_tokens_.emplace(token.value(), batch_flush.sequence);
+    ++batch_flush.operations_left;
+}
+
+void PartitionLog::issue_flush(io::Outbox& out) {
+    Flush batch_flush;
+    batch_flush.sequence = ++flush_counter_;
+    if (needs_roll()) roll(batch_flush, out);
     Segment& segment = segments_.back();
     batch_flush.segment = segment.base;
     batch_flush.position = segment.size;
+    batch_flush.tail_before = tail_page_;
+    // Direct I/O writes whole pages: the write starts with the partial last
+    // page (rewritten with the same bytes) and ends padded with zeros.
+    const bool direct = config_.direct_io;
+    const std::uint64_t write_at = direct ? page_floor(segment.size) : segment.size;
+    SAMSA_ASSERT(!direct || tail_page_.size() == segment.size - write_at);
     io::Bytes data;
+    data.reserve(tail_page_.size() + std::min(pending_bytes_, config_.segment_bytes_max) +
+                 io::direct_alignment);
+    if (direct) data = tail_page_;
+    std::uint64_t end = segment.size;
     while (!pending_.empty()) {
         PendingAppend& next = pending_.front();
-        if (!data.empty() &&
-            segment.size + data.size() + next.bytes.size() > config_.segment_bytes_max) {
-            break;
-        }
-        segment.index.push_back({next.base, next.last, segment.size + data.size(),
-                                 partition_leader_epoch_of(next.bytes)});
+        if (end > segment.size && end + next.bytes.size() > config_.segment_bytes_max) break;
+        note_batch(segment, parse_header(next.bytes).value(), end,
+                   partition_leader_epoch_of(next.bytes));
         data.insert(data.end(), next.bytes.begin(), next.bytes.end());
+        end += next.bytes.size();
         pending_bytes_ -= next.bytes.size();
         batch_flush.appends.push_back(std::move(next));
         pending_.pop_front();
     }
-    segment.size += data.size();
+    segment.size = end;
+    if (direct) {
+        tail_page_.assign(data.begin() + static_cast<long>(page_floor(end) - write_at), data.end());
+        data.resize(
+            (data.size() + io::direct_alignment - 1) / io::direct_alignment * io::direct_alignment,
+            0);
+    }
     const IoToken write = next_token();
-    out.push(io::Write{write, segment.file, batch_flush.position, std::move(data)});
-    flush_tokens_.insert(write.value());
-    ++batch_flush.operations_left;
+    out.push(io::Write{write, segment.file, write_at, std::move(data)});
+    track(batch_flush, write);
+    if (epochs_dirty_) persist_epochs(batch_flush, out);
     if (config_.fsync_before_ack) {
         const IoToken sync = next_token();
         out.push(io::Fsync{sync, segment.file});
-        flush_tokens_.insert(sync.value());
-        ++batch_flush.operations_left;
+        track(batch_flush, sync);
     }
-    flush_ = std::move(batch_flush);
+    flushes_.push_back(std::move(batch_flush));
 }
 
-void PartitionLog::on_flush_io(const io::IoCompleted& done, io::Outbox& out) {
-    SAMSA_ASSERT(flush_.has_value() && flush_->operations_left > 0);
-    if (done.status != io::IoStatus::ok && !flush_->error) flush_->error = from_io(done.status);
-    if (--flush_->operations_left > 0) return;
-    if (flush_->error) {
-        fail_flush(out);
-    } else {
-        finish_flush(out);
-    }
+bool PartitionLog::needs_roll() const {
+    const Segment& last = segments_.back();
+    if (last.size == 0 || pending_.empty()) return false;
+    if (last.size + pending_.front().bytes.size() > config_.segment_bytes_max) return true;
+    // By age, as Kafka: the new batch's timestamp against the segment's first.
+    const auto& times = last.sparse.time_entries();
+    return config_.segment_ms > 0 && !times.empty() &&
+           parse_header(pending_.front().bytes).value().max_timestamp - times.front().timestamp_ms >
+               config_.segment_ms;
 }
 
-void PartitionLog::finish_flush(io::Outbox& out) {
-    Flush done = std::move(*flush_);
-    flush_.reset();
-    readable_end_ = done.appends.back().last.next();
-    for (auto& append : done.appends) {
-        completed_.push_back(AppendResult{append.id, append.base, append.last, std::nullopt});
+void PartitionLog::roll(Flush& batch_flush, io::Outbox& out) {
+    SAMSA_ASSERT(flushes_.empty());
+    Segment& last = segments_.back();
+    SAMSA_ASSERT(last.indexed && last.sparse_complete);
+    write_index_file(last, out);
+    if (config_.direct_io && last.size % io::direct_alignment != 0) {
+        // Trim the sealed segment's page padding (reads also tolerate it).
+        const IoToken trim = next_token();
+        const IoToken sync = next_token();
+        out.push(io::Truncate{trim, last.file, last.size});
+        out.push(io::Fsync{sync, last.file});
+        track(batch_flush, trim);
+        track(batch_flush, sync);
     }
+    segments_.emplace_back(pending_.front().base, next_file(), true, config_.index_interval_bytes);
+    const IoToken open = next_token();
+    const IoToken sync = next_token();
+    out.push(open_segment(open, segments_.back(), true, true));
+    out.push(io::SyncDir{sync});
+    track(batch_flush, open);
+    track(batch_flush, sync);
+    batch_flush.rolled = true;
+    tail_page_.clear();
+    tail_page_known_ = true;
+}
+
+bool PartitionLog::tail_page_missing() const {
+    return config_.direct_io && !tail_page_known_;
+}
+
+void PartitionLog::load_tail_page(io::Outbox& out) {
+    const Segment& tail = segments_.back();
+    SAMSA_ASSERT(tail.indexed);
+    const std::uint64_t page_start = page_floor(tail.size);
+    if (page_start == tail.size) {
+        tail_page_.clear();
+        tail_page_known_ = true;
+        return flush(out);
+    }
+    // From the batch that reaches into the page, so the bytes can be checked.
+    std::uint64_t from = 0;
+    for (const auto& batch : tail.index) {
+        if (batch.position > page_start) break;
+        from = batch.position;
+    }
+    tail_load_ = next_token();
+    out.push(io::Read{*tail_load_, tail.file, from, static_cast<std::uint32_t>(tail.size - from)});
+}
+
+void PartitionLog::on_tail_page(const io::IoCompleted& done, io::Outbox& out) {
+    tail_load_.reset();
+    const Segment& tail = segments_.back();
+    const std::uint64_t page_start = page_floor(tail.size);
+    const std::uint64_t from = tail.size - done.data.size();
+    bool valid = done.status == io::IoStatus::ok && done.data.size() >= tail.size - page_start;
+    for (std::uint64_t at = 0; valid && at < done.data.size();) {
+        const std::span<const std::uint8_t> rest(done.data.data() + at, done.data.size() - at);
+        const auto size = framed_size(rest, config_.batch_bytes_max);
+        const auto* known = indexed_at(tail, from + at);
+        valid = size && *size != 0 && *size <= rest.size() && known != nullptr &&
+                validate_batch(rest.first(*size), SIZE_MAX).ok() &&
+                parse_header(rest.first(*size)).value().base_offset == known->base;
+        at += valid ? *size : 0;
+    }
+    if (!valid) {
+        if (++tail_load_rereads_ > config_.reread_max) {
+            state_ = State::needs_repair;  // the stored tail fails its CRC
+            return;
+        }
+        return load_tail_page(out);
+    }
+    tail_load_rereads_ = 0;
+    tail_page_.assign(done.data.end() - static_cast<long>(tail.size - page_start), done.data.end());
+    tail_page_known_ = true;
     flush(out);
 }
 
+void PartitionLog::on_flush_io(std::uint64_t sequence, const io::IoCompleted& done,
+                               io::Outbox& out) {
+    const auto found = std::find_if(flushes_.begin(), flushes_.end(),
+                                    [&](const Flush& f) { return f.sequence == sequence; });
+    SAMSA_ASSERT(found != flushes_.end() && found->operations_left > 0);
+    if (done.status != io::IoStatus::ok && !found->error) found->error = from_io(done.status);
+    --found->operations_left;
+    // Flushes complete in order. A failure waits until nothing of any flush
+    // is outstanding (a later write must not land after the cut), then fails
+    // the failed flush and everything after it.
+    while (!flushes_.empty() && flushes_.front().operations_left == 0 && !flushes_.front().error) {
+        finish_flush(out);
+    }
+    const bool quiet = std::all_of(flushes_.begin(), flushes_.end(),
+                                   [](const Flush& f) { return f.operations_left == 0; });
+    if (!flushes_.empty() && quiet) return fail_flush(out);
+    flush(out);
+}
+
+void PartitionLog::finish_flush(io::Outbox&) {
+    Flush done = std::move(flushes_.front());
+    flushes_.pop_front();
+    readable_end_ = done.appends.back().last.next();
+    for (auto& append : done.appends) {
+        completed_.push_back(AppendResult{append.id, append.base, append.last, std::nullopt});
+        if (config_.cache_bytes_max > 0) {
+            cache_.add(append.base, append.last, std::move(append.bytes));
+        }
+    }
+}
+
 void PartitionLog::fail_flush(io::Outbox& out) {
-    // Everything from this flush on fails: later offsets were given after it.
-    Flush failed = std::move(*flush_);
-    flush_.reset();
+    // Everything from the first failed flush on fails: later offsets were
+    // given after it. Rolls happen with nothing in flight, so only the first
+    // can have created a segment; the others wrote to the same one.
+    Flush failed = std::move(flushes_.front());
+    flushes_.pop_front();
     const LogError error = *failed.error;
     for (auto& append : failed.appends) {
         completed_.push_back(AppendResult{append.id, append.base, append.last, error});
     }
+    for (auto& later : flushes_) {
+        SAMSA_ASSERT(!later.rolled);
+        for (auto& append : later.appends) {
+            completed_.push_back(AppendResult{append.id, append.base, append.last, error});
+        }
+    }
+    flushes_.clear();
     for (auto& append : pending_) {
         completed_.push_back(AppendResult{append.id, append.base, append.last, error});
     }
     pending_.clear();
     pending_bytes_ = 0;
     next_offset_ = failed.appends.front().base;
+    epochs_.truncate_from_end(next_offset_);
+    epochs_dirty_ = true;
     state_ = State::repairing;
     maintenance_ = Maintenance{};
     if (failed.rolled) {
@@ -266,6 +446,7 @@ void PartitionLog::fail_flush(io::Outbox& out) {
         SAMSA_ASSERT(segments_.back().base == failed.segment);
         remove_segment_files(segments_.size() - 1, out);
         segments_.pop_back();
+        tail_page_known_ = false;  // the trim of the segment before may or may not have run
         issue_removals(out);
         finish_phase(out);
         return;
@@ -274,7 +455,9 @@ void PartitionLog::fail_flush(io::Outbox& out) {
     SAMSA_ASSERT(segment != nullptr && segment == &segments_.back());
     std::erase_if(segment->index,
                   [&](const BatchPosition& batch) { return batch.base >= next_offset_; });
+    segment->sparse.truncate_to(next_offset_, failed.position);
     segment->size = failed.position;
+    tail_page_ = std::move(failed.tail_before);
     // Cut the file back to where the flush began, durably, before accepting more.
     maintenance_->cut = true;
     maintenance_->cut_segment = segment->base;

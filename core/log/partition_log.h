@@ -25,6 +25,7 @@
 // data is corruption, and the log refuses to serve until repaired.
 #pragma once
 
+#include <array>
 #include <climits>
 #include <cstdint>
 #include <deque>
@@ -36,7 +37,11 @@
 
 #include "core/base/result.h"
 #include "core/io/seam.h"
+#include "core/log/batch.h"
+#include "core/log/batch_cache.h"
+#include "core/log/epoch_cache.h"
 #include "core/log/log_types.h"
+#include "core/log/segment_index.h"
 
 namespace samsa::log {
 
@@ -62,8 +67,14 @@ public:
     // Removes every batch at or after `offset` (a batch boundary). Completes
     // when durable; until then the log is repairing.
     Status<LogError> truncate_to(Offset offset, io::Outbox& out);
-    // Deletes the oldest whole segments beyond retention_bytes_max.
-    void apply_retention(io::Outbox& out);
+    // Deletes the oldest whole segments beyond retention_bytes_max and, given
+    // the time (ms since the epoch, as record timestamps count it), those
+    // whose newest record is older than retention_ms. Never the last segment.
+    void apply_retention(io::Outbox& out, std::optional<std::int64_t> now_ms = std::nullopt);
+    // The first offset whose record timestamp is >= timestamp_ms (Kafka's
+    // ListOffsets by time), among readable records. The answer arrives via
+    // take_reads() as ReadResult::time_match (absent: no such record).
+    Result<std::uint64_t, LogError> find_offset_by_time(std::int64_t timestamp_ms, io::Outbox& out);
 
     std::vector<AppendResult> take_completed();
     std::vector<ReadResult> take_reads();
@@ -84,12 +95,20 @@ public:
                                                     std::size_t batch_bytes_max);
     static std::optional<Offset> parse_segment_name(const std::string& prefix,
                                                     const std::string& name);
+    // The offset and time index of a sealed segment: "<prefix><base>.index".
+    static std::string index_name(const std::string& prefix, Offset base);
+    // Sealed segments whose index is known (loaded, or built by reading them).
+    [[nodiscard]] std::size_t indexed_segment_count() const noexcept;
+    // Index files found missing or damaged and rebuilt from their segment.
+    [[nodiscard]] std::uint64_t indexes_rebuilt() const noexcept { return indexes_rebuilt_; }
+    [[nodiscard]] const EpochCache& epochs() const noexcept { return epochs_; }
 
 private:
     struct BatchPosition {
         Offset base;
         Offset last;
         std::uint64_t position;
+        std::uint32_t size;
         // partitionLeaderEpoch is outside the CRC: checked on reads when known.
         // Batches found on disk have kEpochUnknown until a leader-epoch cache
         // can vouch for them.
@@ -97,11 +116,22 @@ private:
     };
     static constexpr std::int32_t kEpochUnknown = INT32_MIN;
     struct Segment {
+        Segment(Offset first, FileId id, bool fresh, std::uint32_t interval_bytes)
+            : base(first),
+              file(id),
+              indexed(fresh),
+              sparse(first, IndexConfig{interval_bytes}),
+              sparse_complete(fresh) {}
         Offset base;
         FileId file;
-        std::uint64_t size = 0;            // bytes written or being written
-        std::vector<BatchPosition> index;  // every batch, in order, once indexed
+        std::uint64_t size = 0;  // bytes written or being written
+        // Every batch from the start, in order; all of them once `indexed`.
+        std::vector<BatchPosition> index;
         bool indexed = false;
+        // The sparse offset index and the time index: persisted when the
+        // segment is sealed, loaded at start-up; complete when sparse_complete.
+        SegmentIndex sparse;
+        bool sparse_complete = false;
     };
     struct PendingAppend {
         std::uint64_t id;
@@ -110,13 +140,16 @@ private:
         io::Bytes bytes;
     };
     struct Flush {  // one write (+ fsync, + new segment) in flight
+        std::uint64_t sequence = 0;
         std::vector<PendingAppend> appends;
         Offset segment;  // base of the segment written
         std::uint64_t position;
-        bool rolled = false;  // this flush created the segment
+        io::Bytes tail_before;  // the partial last page before this flush
+        bool rolled = false;    // this flush created the segment
         int operations_left = 0;
         std::optional<LogError> error;
     };
+    enum class ReadKind : std::uint8_t { fetch, find_time, rebuild_index };
     struct PendingRead {
         std::uint64_t id;
         Offset from;
@@ -127,6 +160,8 @@ private:
         int rereads = 0;
         io::Bytes collected;
         std::optional<Offset> expected;  // the base offset of the batch at `position`
+        ReadKind kind = ReadKind::fetch;
+        std::int64_t timestamp_ms = 0;  // find_time: the target
     };
     // Truncation and repair run in phases: first the removals of whole
     // segments, then a SyncDir together with the cut (Truncate + Fsync).
@@ -139,20 +174,56 @@ private:
         Offset cut_segment;
         std::uint64_t cut_position = 0;
     };
-    enum class Step : std::uint8_t { list, open, scan, cut, create, ready };
+    enum class Step : std::uint8_t { list, open, load, scan, cut, create, ready };
 
     IoToken next_token() noexcept;
     FileId next_file() noexcept;
+    io::Open open_segment(IoToken token, const Segment& segment, bool create,
+                          bool exclusive = false) const;
+    // Writes outstanding at once: one being written, the next being prepared.
+    static constexpr std::size_t flushes_in_flight_max = 2;
     void flush(io::Outbox& out);
+    void issue_flush(io::Outbox& out);
+    void track(Flush& batch_flush, IoToken token);
+    [[nodiscard]] bool needs_roll() const;
+    // Starts a new segment when the next flush would overfill the last one.
+    void roll(Flush& batch_flush, io::Outbox& out);
+    // Direct I/O rewrites the partial last page: its bytes must be in memory.
+    bool tail_page_missing() const;
+    void load_tail_page(io::Outbox& out);
+    void on_tail_page(const io::IoCompleted& done, io::Outbox& out);
     void finish_flush(io::Outbox& out);
     void fail_flush(io::Outbox& out);
-    void on_flush_io(const io::IoCompleted& done, io::Outbox& out);
+    void on_flush_io(std::uint64_t sequence, const io::IoCompleted& done, io::Outbox& out);
     void issue_read(PendingRead read, io::Outbox& out);
     void on_read_io(PendingRead read, const io::IoCompleted& done, io::Outbox& out);
     // Returns false on a CRC failure; sets `more` when another read must follow.
     bool collect_batches(PendingRead& read, const io::Bytes& data, ReadResult& result, bool& more);
     std::uint64_t readable_bytes(const Segment& segment) const;
     bool move_to_next_segment(PendingRead& read, const Segment& segment) const;
+    // Records a batch in the segment's indexes if it extends them.
+    void note_batch(Segment& segment, const BatchHeader& batch, std::uint64_t position,
+                    std::int32_t epoch);
+    // The matching record of a find_time read in `batch`, if any.
+    static std::optional<TimeMatch> time_match_in(std::span<const std::uint8_t> batch,
+                                                  const BatchHeader& header, std::int64_t target);
+    void remove_index_file(Offset base, io::Outbox& out);
+    void write_index_file(const Segment& segment, io::Outbox& out);
+    void rebuild_next_index(io::Outbox& out);
+    void on_rebuilt(const PendingRead& read, bool ok, io::Outbox& out);
+    void mark_indexed_if_complete(Segment& segment);
+    static bool deliver(const PendingRead& read, const BatchHeader& batch,
+                        std::span<const std::uint8_t> bytes, io::Bytes& batches,
+                        ReadResult& result);
+    std::optional<BatchHeader> checked_batch(const Segment& segment, std::uint64_t position,
+                                             std::span<const std::uint8_t> bytes,
+                                             std::optional<Offset> expected) const;
+    std::int32_t trusted_epoch(Offset base) const;
+    void persist_epochs(Flush& batch_flush, io::Outbox& out);
+    // Zeros that pad a sealed segment to a page boundary (left when a crash
+    // came before the roll trimmed them): its data ends at `position`.
+    bool is_padding(const Segment& segment, std::uint64_t position,
+                    std::span<const std::uint8_t> rest) const;
     // The base offset the batch at `position` must have, when known.
     std::optional<Offset> expected_base(const Segment& segment, std::uint64_t position) const;
     const BatchPosition* indexed_at(const Segment& segment, std::uint64_t position) const;
@@ -169,12 +240,26 @@ private:
     // Recovery (partition_log_recovery.cpp).
     void on_recovery_io(const io::IoCompleted& done, io::Outbox& out);
     void on_listed(const io::IoCompleted& done, io::Outbox& out);
+    // Index files of sealed segments, and the epoch checkpoints.
+    void load_metadata(io::Outbox& out);
+    void on_loaded(const io::IoCompleted& done, io::Outbox& out);
+    void on_metadata_opened(FileId file, Offset mark, const io::IoCompleted& done, io::Outbox& out);
+    struct IndexLoad {
+        FileId file;
+        Offset base;
+        bool opening;  // the Open (else the Read) of a sealed segment's index file
+    };
+    void load_indexes(io::Outbox& out);
+    void on_index_load(IndexLoad load, const io::IoCompleted& done, io::Outbox& out);
+    void on_checkpoint_read(Offset mark, const io::IoCompleted& done, io::Outbox& out);
     void scan_tail(io::Outbox& out);
     void on_scanned(const io::IoCompleted& done, io::Outbox& out);
     void finish_scan(std::uint64_t valid_end, bool corrupt, io::Outbox& out);
     bool followed_by_batch(std::uint64_t position, std::uint64_t size,
                            std::span<const std::uint8_t> rest) const;
-    void become_ready();
+    void become_ready(io::Outbox& out);
+    // A recovered batch's partitionLeaderEpoch against the checkpointed epochs.
+    bool epoch_agrees(const BatchHeader& batch) const;
     void create_first_segment(io::Outbox& out);
     void start_again(io::Outbox& out);
     void retry_step(io::Outbox& out);
@@ -193,8 +278,9 @@ private:
     std::deque<PendingAppend> pending_;
     std::uint64_t pending_bytes_ = 0;
     std::uint64_t append_counter_ = 0;
-    std::optional<Flush> flush_;
-    std::set<std::uint64_t> flush_tokens_;
+    std::deque<Flush> flushes_;                            // in flight, oldest first
+    std::map<std::uint64_t, std::uint64_t> flush_tokens_;  // token value -> Flush::sequence
+    std::uint64_t flush_counter_ = 0;
     std::map<std::uint64_t, PendingRead> reads_;  // by token value
     std::uint64_t read_counter_ = 0;
     std::optional<Maintenance> maintenance_;
@@ -202,11 +288,37 @@ private:
     std::set<std::uint64_t> background_tokens_;  // retention: failures are harmless
     std::vector<AppendResult> completed_;
     std::vector<ReadResult> read_results_;
+    BatchCache cache_;
+
+    // Direct I/O: the bytes of the last segment's partial last page, i.e.
+    // [size rounded down to a page, size). Unknown after recovery and after
+    // cuts until load_tail_page() has read them back.
+    io::Bytes tail_page_;
+    bool tail_page_known_ = true;
+
+    // Leader epochs: which epoch's leader wrote each offset range. Kept in
+    // two checkpoint files written in turn (a torn write leaves the other).
+    EpochCache epochs_;
+    bool epochs_dirty_ = false;
+    std::uint64_t epochs_sequence_ = 0;
+    std::array<FileId, 2> epoch_files_{};
+    bool epochs_trusted_ = false;  // a checkpoint was read (or the log started empty)
+    // Start-up: token -> (file, segment base or checkpoint mark).
+    std::map<std::uint64_t, std::pair<FileId, Offset>> metadata_opens_;
+    bool checkpoint_open_failed_ = false;
+    std::array<int, 2> checkpoint_rereads_{};
+    std::array<std::uint32_t, 2> checkpoint_sizes_{};
+    std::optional<std::uint64_t> rebuilding_;         // the read that rebuilds an index
+    std::map<std::uint64_t, IndexLoad> index_loads_;  // by token value, after recovery
+    std::uint64_t indexes_rebuilt_ = 0;
+    std::optional<IoToken> tail_load_;
+    int tail_load_rereads_ = 0;
 
     // Recovery state.
     Step step_ = Step::list;
     IoToken awaiting_;
     std::map<std::uint64_t, Offset> opening_;  // token value -> segment base
+    std::map<std::uint64_t, Offset> loading_;  // token value -> segment base (index read)
     int recovery_ops_left_ = 0;
     bool recovery_failed_ = false;
     io::Bytes scan_buffer_;  // tail bytes from scan_start_ on

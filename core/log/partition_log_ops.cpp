@@ -15,7 +15,11 @@ Result<std::uint64_t, LogError> PartitionLog::read(Offset from, std::uint32_t ma
     if (from < log_start_ || from > readable_end_) return Failure{LogError::offset_out_of_range};
     const std::uint64_t id = ++read_counter_;
     if (from == readable_end_) {
-        read_results_.push_back(ReadResult{id, std::nullopt, {}});
+        read_results_.push_back(ReadResult{id, std::nullopt, {}, {}});
+        return id;
+    }
+    if (auto cached = cache_.read(from, max_bytes, readable_end_)) {
+        read_results_.push_back(ReadResult{id, std::nullopt, std::move(*cached), {}});
         return id;
     }
     const Segment& segment = segments_[segment_for(from)];
@@ -27,6 +31,11 @@ Result<std::uint64_t, LogError> PartitionLog::read(Offset from, std::uint32_t ma
                                         [&](const BatchPosition& b) { return b.last >= from; });
         SAMSA_ASSERT(found != segment.index.end() || !segment.indexed);
         position = found != segment.index.end() ? found->position : segment.index.back().position;
+    }
+    // Past what reads have indexed, a sealed segment's sparse index gets close.
+    if (segment.sparse_complete && !segment.indexed &&
+        (segment.index.empty() || segment.index.back().last < from)) {
+        position = std::max(position, segment.sparse.lookup_position(from));
     }
     issue_read(
         PendingRead{id, from, max_bytes, segment.base, position, config_.read_bytes_max, 0, {}, {}},
@@ -43,29 +52,30 @@ void PartitionLog::issue_read(PendingRead read, io::Outbox& out) {
 }
 
 void PartitionLog::on_read_io(PendingRead read, const io::IoCompleted& done, io::Outbox& out) {
+    const auto finish = [&](ReadResult result) {
+        if (read.kind == ReadKind::rebuild_index) {
+            on_rebuilt(read, !result.error.has_value(), out);
+        } else {
+            read_results_.push_back(std::move(result));
+        }
+    };
     if (segment_at(read.segment) == nullptr) {  // truncated or retained away meanwhile
-        read_results_.push_back(ReadResult{read.id, LogError::offset_out_of_range, {}});
-        return;
+        return finish(ReadResult{read.id, LogError::offset_out_of_range, {}, {}});
     }
     if (done.status != io::IoStatus::ok) {
-        read_results_.push_back(ReadResult{read.id, LogError::io_error, {}});
-        return;
+        return finish(ReadResult{read.id, LogError::io_error, {}, {}});
     }
-    ReadResult result{read.id, std::nullopt, {}};
+    ReadResult result{read.id, std::nullopt, {}, {}};
     bool more = false;
     if (!collect_batches(read, done.data, result, more)) {
         if (++read.rereads > config_.reread_max) {
             state_ = State::needs_repair;  // stored data fails its CRC: never serve it
-            read_results_.push_back(ReadResult{read.id, LogError::corrupt_log, {}});
-            return;
+            return finish(ReadResult{read.id, LogError::corrupt_log, {}, {}});
         }
         issue_read(std::move(read), out);  // the bytes may have flipped on the way
         return;
     }
-    if (!more) {
-        read_results_.push_back(std::move(result));
-        return;
-    }
+    if (!more) return finish(std::move(result));
     read.rereads = 0;
     issue_read(std::move(read), out);
 }
@@ -82,6 +92,13 @@ std::optional<Offset> PartitionLog::expected_base(const Segment& segment,
                                                   std::uint64_t position) const {
     if (position == 0) return segment.base;
     if (const auto* known = indexed_at(segment, position)) return known->base;
+    const auto& entries = segment.sparse.offset_entries();
+    const auto entry = std::lower_bound(
+        entries.begin(), entries.end(), position,
+        [](const SegmentIndex::OffsetEntry& e, std::uint64_t at) { return e.position < at; });
+    if (entry != entries.end() && entry->position == position) {
+        return segment.base.plus(entry->offset_delta);
+    }
     return std::nullopt;
 }
 
@@ -115,49 +132,99 @@ bool PartitionLog::collect_batches(PendingRead& read, const io::Bytes& data, Rea
     };
     std::uint64_t at = 0;
     more = false;
+    const auto continue_at = [&](std::uint64_t position, std::uint64_t length) {
+        read.length = static_cast<std::uint32_t>(length);
+        read.position = position;
+        read.expected = expected;
+        more = true;
+    };
     while (read.position + at < limit) {
         const std::uint64_t position = read.position + at;
         const std::span<const std::uint8_t> rest(data.data() + at, data.size() - at);
+        if (is_padding(*segment, position, rest)) {
+            if (read.position + data.size() >= segment->size) {
+                segment->size = position;
+            } else {  // zeros so far: read the rest of the page to be sure
+                continue_at(position, segment->size - position);
+            }
+            break;
+        }
         const auto size = framed_size(rest, config_.batch_bytes_max);
         if (!size) return fail();  // an impossible length inside written data
         if (*size == 0 || *size > rest.size()) {
             if (data.size() < read.length) return fail();  // the file ends inside written data
             // Cut off by the read's length: continue here, large enough for it.
-            read.length =
-                static_cast<std::uint32_t>(std::max<std::uint64_t>(config_.read_bytes_max, *size));
-            read.position = position;
-            read.expected = expected;
-            more = true;
+            continue_at(position, std::max<std::uint64_t>(config_.read_bytes_max, *size));
             break;
         }
-        auto header = validate_batch(rest.first(*size), SIZE_MAX);
-        if (!header.ok()) return fail();
-        const auto& batch = header.value();
-        if (expected && batch.base_offset != *expected) return fail();
-        if (const auto* known = indexed_at(*segment, position);
-            known != nullptr && known->epoch != kEpochUnknown &&
-            known->epoch != batch.partition_leader_epoch) {
-            return fail();
-        }
+        const auto checked = checked_batch(*segment, position, rest.first(*size), expected);
+        if (!checked) return fail();
+        const BatchHeader& batch = *checked;
         expected = batch.last_offset().next();
         const std::span<const std::uint8_t> bytes = rest.first(*size);
-        if (segment->index.empty() || segment->index.back().position < position) {
-            segment->index.push_back(
-                {batch.base_offset, batch.last_offset(), position, kEpochUnknown});
-        }
+        note_batch(*segment, batch, position, trusted_epoch(batch.base_offset));
         at += batch.size_bytes();
-        if (batch.last_offset() < read.from) continue;
-        batches.insert(batches.end(), bytes.begin(), bytes.end());
-        if (batches.size() >= read.max_bytes) break;
+        if (deliver(read, batch, bytes, batches, result)) break;
     }
-    if (!more && read.position + at >= segment->size) segment->indexed = true;
-    if (!more && batches.empty()) more = move_to_next_segment(read, *segment);
+    if (!more) mark_indexed_if_complete(*segment);
+    if (!more && batches.empty() && !result.time_match && read.kind != ReadKind::rebuild_index) {
+        more = move_to_next_segment(read, *segment);
+    }
     if (more) {
         read.collected = std::move(batches);
     } else {
         result.batches = std::move(batches);
     }
     return true;
+}
+
+// Hands a read its next batch; true when the read has what it wanted.
+bool PartitionLog::deliver(const PendingRead& read, const BatchHeader& batch,
+                           std::span<const std::uint8_t> bytes, io::Bytes& batches,
+                           ReadResult& result) {
+    if (batch.last_offset() < read.from || read.kind == ReadKind::rebuild_index) return false;
+    if (read.kind == ReadKind::find_time) {
+        result.time_match = time_match_in(bytes, batch, read.timestamp_ms);
+        return result.time_match.has_value();
+    }
+    batches.insert(batches.end(), bytes.begin(), bytes.end());
+    return batches.size() >= read.max_bytes;
+}
+
+// The batch at `position`, if it passes every check a stored batch must:
+// its CRC and layout, and the fields outside the CRC (baseOffset against the
+// one expected, partitionLeaderEpoch against what the log recorded).
+std::optional<BatchHeader> PartitionLog::checked_batch(const Segment& segment,
+                                                       std::uint64_t position,
+                                                       std::span<const std::uint8_t> bytes,
+                                                       std::optional<Offset> expected) const {
+    auto header = validate_batch(bytes, SIZE_MAX);
+    if (!header.ok()) return std::nullopt;
+    const BatchHeader& batch = header.value();
+    if (expected && batch.base_offset != *expected) return std::nullopt;
+    if (const auto* known = indexed_at(segment, position);
+        known != nullptr && known->epoch != kEpochUnknown &&
+        known->epoch != batch.partition_leader_epoch) {
+        return std::nullopt;
+    }
+    if (!epoch_agrees(batch)) return std::nullopt;
+    return batch;
+}
+
+void PartitionLog::mark_indexed_if_complete(Segment& segment) {
+    const bool dense = segment.size == 0 ||
+                       (!segment.index.empty() &&
+                        segment.index.back().position + segment.index.back().size >= segment.size);
+    if (!dense) return;
+    segment.indexed = true;
+    if (segment.sparse.size_bytes() == segment.size) segment.sparse_complete = true;
+}
+
+bool PartitionLog::is_padding(const Segment& segment, std::uint64_t position,
+                              std::span<const std::uint8_t> rest) const {
+    return &segment != &segments_.back() && !rest.empty() &&
+           segment.size - position < io::direct_alignment &&
+           std::all_of(rest.begin(), rest.end(), [](std::uint8_t b) { return b == 0; });
 }
 
 bool PartitionLog::move_to_next_segment(PendingRead& read, const Segment& segment) const {
@@ -174,7 +241,7 @@ bool PartitionLog::move_to_next_segment(PendingRead& read, const Segment& segmen
 
 Status<LogError> PartitionLog::truncate_to(Offset offset, io::Outbox& out) {
     if (state_ != State::ready) return Failure{LogError::not_ready};
-    if (flush_ || !pending_.empty()) return Failure{LogError::busy};
+    if (!flushes_.empty() || !pending_.empty()) return Failure{LogError::busy};
     if (offset < log_start_ || offset > next_offset_) return Failure{LogError::offset_out_of_range};
     if (offset == next_offset_) return {};
     const std::size_t index = segment_for(offset);
@@ -191,14 +258,21 @@ Status<LogError> PartitionLog::truncate_to(Offset offset, io::Outbox& out) {
     maintenance_->cut_segment = segment.base;
     maintenance_->cut_position = at->position;
     segment.size = at->position;
+    segment.sparse.truncate_to(offset, at->position);
+    segment.sparse_complete = true;
     segment.index.erase(at, segment.index.end());
+    cache_.truncate(offset);
+    epochs_.truncate_from_end(offset);
+    epochs_dirty_ = true;
+    if (index + 1 < segments_.size()) remove_index_file(segment.base, out);  // now the tail
+    tail_page_known_ = false;
     next_offset_ = offset;
     readable_end_ = std::min(readable_end_, offset);
     // Later segments go first, so a crash at any point leaves a prefix of the log.
     for (std::size_t later = segments_.size() - 1; later > index; --later) {
         remove_segment_files(later, out);
     }
-    segments_.resize(index + 1);
+    segments_.erase(segments_.begin() + static_cast<long>(index) + 1, segments_.end());
     issue_removals(out);
     finish_phase(out);
     return {};
@@ -206,6 +280,7 @@ Status<LogError> PartitionLog::truncate_to(Offset offset, io::Outbox& out) {
 
 void PartitionLog::remove_segment_files(std::size_t index, io::Outbox& out) {
     const Segment& segment = segments_[index];
+    remove_index_file(segment.base, out);
     out.push(io::Close{segment.file});
     maintenance_->removals.push_back(segment_name(config_.file_prefix, segment.base));
 }
@@ -271,17 +346,27 @@ void PartitionLog::on_maintenance_io(const io::IoCompleted& done, io::Outbox& ou
     finish_phase(out);
 }
 
-void PartitionLog::apply_retention(io::Outbox& out) {
-    if (state_ != State::ready || config_.retention_bytes_max == 0) return;
+void PartitionLog::apply_retention(io::Outbox& out, std::optional<std::int64_t> now_ms) {
+    if (state_ != State::ready) return;
     std::uint64_t total = size_bytes();
     bool removed = false;
     // A segment a flush in flight just created may yet be dropped (if the
     // flush fails): the one before it must stay.
-    const std::size_t keep = flush_ && flush_->rolled ? 2 : 1;
-    while (segments_.size() > keep &&
-           total - segments_.front().size >= config_.retention_bytes_max) {
+    const bool rolling =
+        std::any_of(flushes_.begin(), flushes_.end(), [](const Flush& f) { return f.rolled; });
+    const std::size_t keep = rolling ? 2 : 1;
+    while (segments_.size() > keep) {
         const Segment& oldest = segments_.front();
+        const bool over_size =
+            config_.retention_bytes_max > 0 && total - oldest.size >= config_.retention_bytes_max;
+        // By age, as Kafka: the segment's newest record is older than
+        // retention_ms. A segment whose index is not known yet stays.
+        const auto newest = oldest.sparse.max_timestamp();
+        const bool expired = now_ms && config_.retention_ms > 0 && oldest.sparse_complete &&
+                             newest && *now_ms - newest->timestamp_ms > config_.retention_ms;
+        if (!over_size && !expired) break;
         total -= oldest.size;
+        remove_index_file(oldest.base, out);
         out.push(io::Close{oldest.file});
         const IoToken remove = next_token();
         out.push(io::Remove{remove, segment_name(config_.file_prefix, oldest.base)});
@@ -291,6 +376,7 @@ void PartitionLog::apply_retention(io::Outbox& out) {
     }
     if (!removed) return;
     log_start_ = segments_.front().base;
+    epochs_.truncate_from_start(log_start_);
     const IoToken sync = next_token();
     out.push(io::SyncDir{sync});
     background_tokens_.insert(sync.value());

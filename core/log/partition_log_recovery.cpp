@@ -35,15 +35,15 @@ void PartitionLog::on_recovery_io(const io::IoCompleted& done, io::Outbox& out) 
             opening_.erase(opening);
             if (!ok) {  // retry this one
                 const IoToken retry = next_token();
-                out.push(io::Open{retry, segment->file,
-                                  segment_name(config_.file_prefix, segment->base), false, false});
+                out.push(open_segment(retry, *segment, false));
                 opening_.emplace(retry.value(), segment->base);
                 return;
             }
             segment->size = done.size;
-            if (opening_.empty()) scan_tail(out);
+            if (opening_.empty()) load_metadata(out);
             return;
         }
+        case Step::load: on_loaded(done, out); return;
         case Step::scan: on_scanned(done, out); return;
         case Step::cut:
         case Step::create:
@@ -51,7 +51,7 @@ void PartitionLog::on_recovery_io(const io::IoCompleted& done, io::Outbox& out) 
             if (!ok) recovery_failed_ = true;
             if (--recovery_ops_left_ > 0) return;
             if (recovery_failed_) return retry_step(out);
-            become_ready();
+            become_ready(out);
             return;
         case Step::ready: SAMSA_UNREACHABLE("recovery is over");
     }
@@ -70,15 +70,14 @@ void PartitionLog::on_listed(const io::IoCompleted& done, io::Outbox& out) {
     }
     std::sort(bases.begin(), bases.end());
     if (bases.empty()) {
-        create_first_segment(out);
+        load_metadata(out);
         return;
     }
     step_ = Step::open;
     for (const Offset base : bases) {
-        segments_.push_back(Segment{base, next_file(), 0, {}, false});
+        segments_.emplace_back(base, next_file(), false, config_.index_interval_bytes);
         const IoToken open = next_token();
-        out.push(io::Open{open, segments_.back().file, segment_name(config_.file_prefix, base),
-                          false, false});
+        out.push(open_segment(open, segments_.back(), false));
         opening_.emplace(open.value(), base);
     }
 }
@@ -86,11 +85,10 @@ void PartitionLog::on_listed(const io::IoCompleted& done, io::Outbox& out) {
 void PartitionLog::create_first_segment(io::Outbox& out) {
     step_ = Step::create;
     segments_.clear();
-    segments_.push_back(Segment{Offset(0), next_file(), 0, {}, true});
+    segments_.emplace_back(Offset(0), next_file(), true, config_.index_interval_bytes);
     const IoToken open = next_token();
     const IoToken sync = next_token();
-    out.push(io::Open{open, segments_.back().file, segment_name(config_.file_prefix, Offset(0)),
-                      true, false});
+    out.push(open_segment(open, segments_.back(), true));
     out.push(io::SyncDir{sync});
     awaiting_ = open;
     recovery_ops_left_ = 2;
@@ -104,6 +102,8 @@ void PartitionLog::scan_tail(io::Outbox& out) {
     scan_rereads_ = 0;
     Segment& tail = segments_.back();
     tail.index.clear();
+    tail.sparse = SegmentIndex(tail.base, IndexConfig{config_.index_interval_bytes});
+    tail.sparse_complete = false;
     if (tail.size == 0) {
         finish_scan(0, false, out);
         return;
@@ -127,10 +127,19 @@ void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
         if (position >= tail.size) return finish_scan(position, false, out);
         const std::span<const std::uint8_t> rest(scan_buffer_.data() + at,
                                                  scan_buffer_.size() - at);
+        // Zeros from here to the end of the file: the padding of direct
+        // writes (or a preallocated range) - the clean end of the data.
+        if (position + rest.size() >= tail.size &&
+            std::all_of(rest.begin(), rest.end(), [](std::uint8_t b) { return b == 0; })) {
+            return finish_scan(position, false, out);
+        }
         const auto size = framed_size(rest, config_.batch_bytes_max);
         const bool complete = size && *size != 0 && *size <= rest.size();
         const bool in_file = size && *size != 0 && position + *size <= tail.size;
-        if (size && !complete && (*size == 0 || in_file)) {
+        // Fewer bytes than a length field, with more in the file: read on. At
+        // the end of the file they are a torn tail (handled below).
+        const bool header_in_file = size && *size == 0 && position + rest.size() < tail.size;
+        if (size && !complete && (header_in_file || in_file)) {
             // Need more bytes: keep the unparsed rest and read on.
             scan_buffer_.erase(scan_buffer_.begin(), scan_buffer_.begin() + static_cast<long>(at));
             scan_start_ = position;
@@ -142,8 +151,13 @@ void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
         }
         // baseOffset is outside the CRC: batches must follow on from the segment's base.
         const Offset expected = tail.index.empty() ? tail.base : tail.index.back().last.next();
-        const bool valid = complete && validate_batch(rest.first(*size), SIZE_MAX).ok() &&
-                           parse_header(rest.first(*size)).value().base_offset == expected;
+        const bool intact = complete && validate_batch(rest.first(*size), SIZE_MAX).ok() &&
+                            parse_header(rest.first(*size)).value().base_offset == expected;
+        // So is partitionLeaderEpoch: it must match the checkpointed epochs. An
+        // intact batch whose epoch the checkpoint does not know was never
+        // acknowledged (its epoch is checkpointed by the flush that carries
+        // it): the log ends there, like at a torn write.
+        const bool valid = intact && epoch_agrees(parse_header(rest.first(*size)).value());
         if (!valid) {
             if (++scan_rereads_ <= config_.reread_max) {
                 // Maybe a bit flipped on the way: read this batch again.
@@ -153,12 +167,11 @@ void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
                 out.push(io::Read{awaiting_, tail.file, position, config_.read_bytes_max});
                 return;
             }
-            const bool corrupt = complete && followed_by_batch(position, *size, rest);
+            const bool corrupt = !intact && complete && followed_by_batch(position, *size, rest);
             return finish_scan(position, corrupt, out);
         }
         const auto header = parse_header(rest.first(*size));
-        tail.index.push_back(
-            {header.value().base_offset, header.value().last_offset(), position, kEpochUnknown});
+        note_batch(tail, header.value(), position, trusted_epoch(header.value().base_offset));
         scan_rereads_ = 0;
         at += *size;
     }
@@ -178,6 +191,7 @@ void PartitionLog::finish_scan(std::uint64_t valid_end, bool corrupt, io::Outbox
     Segment& tail = segments_.back();
     scan_buffer_.clear();
     tail.indexed = true;
+    tail.sparse_complete = true;
     log_start_ = segments_.front().base;
     next_offset_ = tail.index.empty() ? tail.base : tail.index.back().last.next();
     readable_end_ = next_offset_;
@@ -187,7 +201,7 @@ void PartitionLog::finish_scan(std::uint64_t valid_end, bool corrupt, io::Outbox
         return;
     }
     if (valid_end == tail.size) {
-        become_ready();
+        become_ready(out);
         return;
     }
     // A torn tail: cut it, durably, before serving.
@@ -212,13 +226,21 @@ void PartitionLog::retry_step(io::Outbox& out) {
     recovery_ops_left_ = 2;
 }
 
-void PartitionLog::become_ready() {
+void PartitionLog::become_ready(io::Outbox& out) {
     step_ = Step::ready;
     state_ = State::ready;
     log_start_ = segments_.front().base;
     const Segment& tail = segments_.back();
     next_offset_ = tail.index.empty() ? tail.base : tail.index.back().last.next();
     readable_end_ = next_offset_;
+    tail_page_.clear();
+    tail_page_known_ = false;  // read back by the first flush that needs it
+    // A checkpoint may name epochs whose batches a crash took away.
+    if (const auto latest = epochs_.latest(); latest && latest->start >= next_offset_) {
+        epochs_.truncate_from_end(next_offset_);
+        epochs_dirty_ = true;
+    }
+    load_indexes(out);
 }
 
 }  // namespace samsa::log

@@ -151,6 +151,8 @@ ScenarioReport run_log_scenario(const ScenarioOptions& requested, const char* na
     params.log.retention_bytes_max = shape.chance(0.5) ? params.log.segment_bytes_max * 4 : 0;
     params.log.read_bytes_max = 1024 << shape.uniform(4);
     params.log.fsync_before_ack = !ack_before_fsync;
+    // 0: a second write goes out whenever one is in flight (two in flight often).
+    params.log.flush_bytes_min = shape.chance(0.5) ? 0 : params.log.flush_bytes_min;
     for (int i = 1; i <= options.nodes; ++i) {
         world.set_factory(NodeId(i), factory_of<LogNode>([params](NodeId self, Prng prng) {
                               return LogNode(self, prng, params);

@@ -56,6 +56,13 @@ void LogNode::after_log_step(Instant now, io::Outbox& out) {
         }
     }
     for (auto& result : log_.take_reads()) {
+        if (const auto lookup = std::find_if(time_lookups_.begin(), time_lookups_.end(),
+                                             [&](const auto& l) { return l.first == result.id; });
+            lookup != time_lookups_.end()) {
+            check_time_match(lookup->second, result);
+            time_lookups_.erase(lookup);
+            continue;
+        }
         if (recovery_read_ && result.id == *recovery_read_) {
             recovery_read_.reset();
             const bool ok = !result.error && split_stored(result.batches, reading_back_);
@@ -72,6 +79,8 @@ void LogNode::after_log_step(Instant now, io::Outbox& out) {
     }
     if (log_.state() == log::PartitionLog::State::ready && !started_workload_) {
         started_workload_ = true;
+        // Epochs never go back: carry on from the newest the log remembers.
+        if (const auto latest = log_.epochs().latest()) epoch_ = std::max(epoch_, latest->epoch);
         continue_recovery_read(out);
         arm(now, kAppendTimer, params_.append_interval_mean, out);
         arm(now, kReadTimer, params_.read_interval_mean, out);
@@ -96,7 +105,9 @@ void LogNode::on_timer(Instant now, TimerId timer, io::Outbox& out) {
         return;
     }
     if (timer == kAppendTimer) {
-        if (recovered_) append_one(out);
+        // Sometimes a burst, so appends meet writes in flight.
+        const auto burst = prng_.chance(0.3) ? 1 + prng_.uniform(4) : 1;
+        for (std::uint64_t i = 0; recovered_ && i < burst; ++i) append_one(out);
         log_.apply_retention(out);
         arm(now, kAppendTimer, params_.append_interval_mean, out);
     } else if (timer == kReadTimer) {
@@ -108,7 +119,10 @@ void LogNode::on_timer(Instant now, TimerId timer, io::Outbox& out) {
 void LogNode::append_one(io::Outbox& out) {
     io::Bytes batch = make_batch();
     const std::uint64_t hash = content_hash(batch);
-    auto accepted = log_.append(std::move(batch), 1, out);
+    if (prng_.chance(0.02)) ++epoch_;
+    auto accepted = log_.append(std::move(batch), epoch_, out);
+    SAMSA_ASSERT_MSG(accepted.ok() || accepted.error() != log::LogError::stale_epoch,
+                     "the log refused the newest epoch");
     if (!accepted.ok()) return;  // backpressure: the workload just skips a beat
     issued_.push_back(StoredBatch{accepted.value().base, accepted.value().last, hash});
 }
@@ -117,10 +131,27 @@ void LogNode::read_one(io::Outbox& out) {
     const Offset start = log_.log_start();
     const Offset end = log_.readable_end();
     if (end <= start) return;
+    if (prng_.chance(0.2)) {
+        // Record timestamps are this incarnation's sequence numbers.
+        const auto target = static_cast<std::int64_t>(prng_.uniform(sequence_ + 10));
+        auto id = log_.find_offset_by_time(target, out);
+        if (id.ok()) time_lookups_.emplace_back(id.value(), target);
+        return;
+    }
     const Offset from = start.plus(static_cast<std::int64_t>(
         prng_.uniform(static_cast<std::uint64_t>(end.distance_from(start)))));
     auto id = log_.read(from, params_.read_bytes_max, out);
     if (!id.ok()) ++read_errors_;
+}
+
+// What holds whatever the timestamps of earlier incarnations were: an answer
+// names a readable offset with a timestamp at or after the target.
+void LogNode::check_time_match(std::int64_t target, const log::ReadResult& result) const {
+    if (result.error || !result.time_match) return;
+    const auto& match = *result.time_match;
+    SAMSA_ASSERT_MSG(match.timestamp_ms >= target, "a time lookup answered an older record");
+    SAMSA_ASSERT_MSG(match.offset >= log_.log_start() && match.offset < log_.readable_end(),
+                     "a time lookup answered an offset outside the readable log");
 }
 
 void LogNode::arm(Instant now, TimerId timer, Duration mean, io::Outbox& out) {

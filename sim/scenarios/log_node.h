@@ -1,7 +1,8 @@
 // The machine of the `log` scenario: one PartitionLog and a workload.
 //
-// It appends batches of random records on a timer, reads random offsets
-// back, applies retention, and - once recovered - reads its whole log from
+// It appends batches of random records on a timer (now and then under a new
+// leader epoch), reads random offsets back, looks up offsets by timestamp,
+// applies retention, and - once recovered - reads its whole log from
 // the start so the checkers can compare it with what was acknowledged. Every
 // batch it appends or reads is recorded as (base offset, content hash) so a
 // checker outside can hold an oracle across crashes.
@@ -64,6 +65,7 @@ private:
     void after_log_step(Instant now, io::Outbox& out);
     void append_one(io::Outbox& out);
     void read_one(io::Outbox& out);
+    void check_time_match(std::int64_t target, const log::ReadResult& result) const;
     void continue_recovery_read(io::Outbox& out);
     void arm(Instant now, TimerId timer, Duration mean, io::Outbox& out);
     io::Bytes make_batch();
@@ -83,6 +85,8 @@ private:
     std::vector<StoredBatch> read_batches_;
     std::uint64_t read_errors_ = 0;
     std::uint64_t sequence_ = 0;
+    std::int32_t epoch_ = 1;  // now and then a new leader epoch begins
+    std::vector<std::pair<std::uint64_t, std::int64_t>> time_lookups_;  // (id, target)
 };
 
 }  // namespace samsa::sim

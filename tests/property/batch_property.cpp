@@ -22,7 +22,7 @@
 namespace samsa::log {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = io::Bytes;
 
 // Shown by RapidCheck as they are: (present, bytes) stands for an optional.
 using MaybeText = std::pair<bool, std::string>;

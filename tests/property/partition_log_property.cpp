@@ -38,17 +38,18 @@ using State = log::PartitionLog::State;
 constexpr NodeId kNode(1);
 constexpr std::int32_t kEpoch = 5;
 
-// (kind, a, b): kind 0-8 append a%5+1 records of b%301-byte values; 9-11 read
-// from the fraction a/1001 of [0, log end] with max_bytes b*8+1; 12 truncate at
-// the fraction a/1001 of the model's batch boundaries; 13-14 retention; 15
-// restart.
+// (kind, a, b): kind 0-8 append a%5+1 records of b%301-byte values (kind 8
+// under a new leader epoch); 9-11 read from the fraction a/1001 of [0, log
+// end] with max_bytes b*8+1; 12 truncate at the fraction a/1001 of the model's
+// batch boundaries; 13-14 retention; 15 restart; 16-17 look up the offset of
+// a timestamp (batch i's records carry 1000 + i, so they never decrease).
 using Op = std::tuple<int, int, int>;
 
 rc::Gen<std::vector<Op>> operations() {
     // inRange scales with the size; full size keeps every kind of operation
     // and every fraction likely from the first test on.
     return rc::gen::container<std::vector<Op>>(
-        rc::gen::resize(100, rc::gen::tuple(rc::gen::inRange(0, 16), rc::gen::inRange(0, 1001),
+        rc::gen::resize(100, rc::gen::tuple(rc::gen::inRange(0, 18), rc::gen::inRange(0, 1001),
                                             rc::gen::inRange(0, 1000))));
 }
 
@@ -56,9 +57,10 @@ struct ModelBatch {
     Offset base;
     Offset last;
     io::Bytes bytes;  // as sent: baseOffset and partitionLeaderEpoch not yet set
+    std::int32_t epoch = kEpoch;
 };
 
-enum class Wait : std::uint8_t { none, ready, append, read, verify, repair };
+enum class Wait : std::uint8_t { none, ready, append, read, verify, repair, time };
 
 // Everything that outlives a host (a crash destroys it): the operations, the
 // model, and what the current operation waits for.
@@ -81,6 +83,8 @@ struct Context {
     std::vector<log::AppendResult> completed;
     std::vector<log::ReadResult> reads;
     std::size_t batch_counter = 0;
+    std::int32_t epoch = kEpoch;
+    std::int64_t target_ms = 0;    // the timestamp looked up
     std::size_t segments_max = 0;  // for the statistics
     int restarts = 0;
     int truncations = 0;
@@ -138,7 +142,7 @@ std::optional<std::size_t> check_batches(Context& c, const io::Bytes& bytes, std
             c.fail(what + ": the bytes of the batch at " + str(want.base) + " differ");
             return std::nullopt;
         }
-        if (log::partition_leader_epoch_of(stored) != kEpoch) {
+        if (log::partition_leader_epoch_of(stored) != want.epoch) {
             c.fail(what + ": the batch at " + str(want.base) + " lost its leader epoch");
             return std::nullopt;
         }
@@ -171,6 +175,8 @@ struct Host {
     bool on_read();
     bool on_verify(io::Outbox& out);
     bool on_repaired(io::Outbox& out);
+    bool on_time();
+    void begin_time(std::int64_t target, io::Outbox& out);
     void begin(const Op& op, io::Outbox& out);
     void begin_append(int records, int value_bytes, io::Outbox& out);
     void begin_read(Offset from, std::uint32_t max_bytes, io::Outbox& out);
@@ -192,6 +198,7 @@ bool Host::progress(io::Outbox& out) {
         case Wait::read: return on_read();
         case Wait::verify: return on_verify(out);
         case Wait::repair: return on_repaired(out);
+        case Wait::time: return on_time();
         case Wait::none: break;
     }
     if (c->next >= c->ops.size()) return false;
@@ -216,6 +223,14 @@ void Host::check_ends(const std::string& what) {
     if (log.log_start() != c->start) {
         c->fail(what + ": log_start " + str(log.log_start()) + ", model " + str(c->start));
     }
+    // The leader-epoch cache (checkpointed across restarts) knows every batch's epoch.
+    for (const auto& batch : c->model) {
+        if (log.epochs().epoch_for(batch.base) != batch.epoch) {
+            c->fail(what + ": the epoch cache has no epoch " + std::to_string(batch.epoch) +
+                    " for the batch at " + str(batch.base));
+            return;
+        }
+    }
 }
 
 // After a (re)start: the whole log must be back, then read back identically.
@@ -237,10 +252,13 @@ bool Host::on_ready(io::Outbox& out) {
 void Host::begin(const Op& op, io::Outbox& out) {
     const auto [kind, a, b] = op;
     if (kind <= 8) {
+        if (kind == 8) ++c->epoch;
         begin_append(a % 5 + 1, b % 301, out);
     } else if (kind <= 11) {
         const std::int64_t span = c->end().value() + 1;
         begin_read(Offset(span * a / 1001), static_cast<std::uint32_t>(b) * 8 + 1, out);
+    } else if (kind >= 16) {
+        begin_time(1000 + static_cast<std::int64_t>(c->batch_counter + 2) * a / 1001 - 1, out);
     } else if (kind == 12) {
         std::vector<Offset> boundaries;
         for (const auto& batch : c->model) boundaries.push_back(batch.base);
@@ -254,7 +272,7 @@ void Host::begin(const Op& op, io::Outbox& out) {
 
 void Host::begin_append(int records, int value_bytes, io::Outbox& out) {
     io::Bytes batch = make_batch(c->batch_counter++, records, value_bytes);
-    auto result = log.append(batch, kEpoch, out);
+    auto result = log.append(batch, c->epoch, out);
     if (!result.ok()) {
         c->fail(std::string("append refused: ") + log::to_string(result.error()));
         return;
@@ -266,7 +284,8 @@ void Host::begin_append(int records, int value_bytes, io::Outbox& out) {
                 " records");
         return;
     }
-    c->model.push_back(ModelBatch{result.value().base, result.value().last, std::move(batch)});
+    c->model.push_back(
+        ModelBatch{result.value().base, result.value().last, std::move(batch), c->epoch});
     c->id = result.value().id;
     c->wait = Wait::append;
 }
@@ -450,6 +469,43 @@ void Host::begin_retention(io::Outbox& out) {
     begin_verify(start, out);
 }
 
+// The model's answer: the first batch (in offset order) with a timestamp at or
+// after the target; every record of a batch has the same timestamp.
+void Host::begin_time(std::int64_t target, io::Outbox& out) {
+    auto issued = log.find_offset_by_time(target, out);
+    if (!issued.ok()) {
+        c->fail("time lookup refused: " + std::string(log::to_string(issued.error())));
+        return;
+    }
+    c->id = issued.value();
+    c->target_ms = target;
+    c->wait = Wait::time;
+}
+
+bool Host::on_time() {
+    auto result = take_read();
+    if (!result) return false;
+    c->wait = Wait::none;
+    ++c->next;
+    const std::string what = "time lookup of " + std::to_string(c->target_ms);
+    if (result->error) return c->fail(what + ": " + log::to_string(*result->error)), true;
+    std::optional<log::TimeMatch> want;
+    for (const auto& batch : c->model) {
+        const std::int64_t timestamp = log::parse_header(batch.bytes).value().max_timestamp;
+        if (timestamp >= c->target_ms) {
+            want = log::TimeMatch{batch.base, timestamp};
+            break;
+        }
+    }
+    const auto& got = result->time_match;
+    if (got.has_value() != want.has_value() ||
+        (got && (got->offset != want->offset || got->timestamp_ms != want->timestamp_ms))) {
+        c->fail(what + ": got " + (got ? str(got->offset) : "none") + ", model " +
+                (want ? str(want->offset) : "none"));
+    }
+    return true;
+}
+
 struct Setup {
     std::uint64_t seed;
     std::uint64_t segment_bytes_max;
@@ -499,6 +555,7 @@ RC_GTEST_PROP(PartitionLogProperty, AgreesWithModel, ()) {
     RC_CLASSIFY(c->restarts > 0, "restarted");
     RC_CLASSIFY(c->truncations > 0, "truncated");
     RC_CLASSIFY(c->retained > 0, "retention removed segments");
+    RC_CLASSIFY(c->epoch > kEpoch, "several epochs");
     RC_CLASSIFY(ops.size() > 20, "long");
     if (!failure.empty()) RC_FAIL(failure);
 }

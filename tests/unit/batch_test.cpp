@@ -28,7 +28,7 @@ void PrintTo(BatchError error, std::ostream* os) {
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = io::Bytes;
 
 constexpr std::size_t bytes_max = 1 << 20;
 

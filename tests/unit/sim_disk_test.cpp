@@ -611,5 +611,31 @@ TEST(DiskApiDeathTest, OpeningAnOpenFileIdAborts) {
     EXPECT_DEATH((void)h.disk.execute(io::Send{NodeId(1), {}}), "not a disk operation");
 }
 
+// ---- Direct files and reservations ------------------------------------------
+
+TEST(DiskDirect, AlignedWritesWorkAndReservationsCheckFreeSpace) {
+    DiskHarness h(1, DiskParams{.capacity_bytes = 1 << 20});
+    io::Open open{IoToken(100), kF, "d", true, false};
+    open.direct = true;
+    open.reserve_bytes = 512 << 10;
+    ASSERT_EQ(h.run(open).status, IoStatus::ok);
+    EXPECT_EQ(h.write(kF, 4096, filled(8192, 0x5a)), IoStatus::ok);
+    EXPECT_EQ(h.read(kF, 4100, 3).data, filled(3, 0x5a));
+    // An empty file asking for more than is free is refused, and not opened.
+    io::Open greedy{IoToken(101), kG, "g", true, false};
+    greedy.reserve_bytes = 2 << 20;
+    EXPECT_EQ(h.run(greedy).status, IoStatus::no_space);
+    EXPECT_EQ(h.write(kG, 0, filled(1, 1)), IoStatus::bad_file);
+}
+
+TEST(DiskApiDeathTest, MisalignedWriteToADirectFileAborts) {
+    DiskHarness h;
+    io::Open open{IoToken(100), kF, "d", true, false};
+    open.direct = true;
+    ASSERT_EQ(h.run(open).status, IoStatus::ok);
+    EXPECT_DEATH((void)h.write(kF, 0, filled(100, 1)), "misaligned write");
+    EXPECT_DEATH((void)h.write(kF, 100, filled(4096, 1)), "misaligned write");
+}
+
 }  // namespace
 }  // namespace samsa::sim

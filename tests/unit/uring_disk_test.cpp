@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdint>
@@ -358,6 +359,108 @@ TEST(UringDisk, DestructorWaitsForOperationsInFlight) {
     }  // must neither hang nor leave the kernel writing into freed memory
     UringDisk disk(dir.path());
     EXPECT_EQ(one(disk, open(1, 1, "busy.log", false)).status, IoStatus::ok);
+}
+
+// ---- Direct files (O_DIRECT) ----------------------------------------------
+
+io::Open open_direct(std::uint64_t token, std::uint32_t file, std::string name,
+                     std::uint64_t reserve = 0) {
+    io::Open open{IoToken(token), FileId(file), std::move(name), true, false};
+    open.direct = true;
+    open.reserve_bytes = reserve;
+    return open;
+}
+
+std::string pattern(std::size_t size, char seed) {
+    std::string text(size, ' ');
+    for (std::size_t i = 0; i < size; ++i) text[i] = static_cast<char>(seed + i % 23);
+    return text;
+}
+
+TEST(UringDiskDirect, AlignedWritesAndReadsOfAnyRange) {
+    TempDir dir;
+    UringDisk disk(dir.path());
+    ASSERT_EQ(one(disk, open_direct(1, 1, "d.log")).status, IoStatus::ok);
+    const std::string first = pattern(8192, 'a');
+    const std::string second = pattern(4096, 'K');
+    EXPECT_EQ(one(disk, write(2, 1, 0, first)).size, 8192U);
+    EXPECT_EQ(one(disk, write(3, 1, 8192, second)).size, 4096U);
+    const std::string all = first + second;
+    // Unaligned offsets and lengths come back exactly as asked.
+    EXPECT_EQ(text_of(one(disk, read(4, 1, 100, 5000)).data), all.substr(100, 5000));
+    EXPECT_EQ(text_of(one(disk, read(5, 1, 4095, 2)).data), all.substr(4095, 2));
+    // Short only at the end of the file; nothing past it.
+    EXPECT_EQ(text_of(one(disk, read(6, 1, 12000, 1000)).data), all.substr(12000));
+    EXPECT_EQ(one(disk, read(7, 1, 20000, 10)).size, 0U);
+    EXPECT_EQ(one(disk, io::Fsync{IoToken(8), FileId(1)}).status, IoStatus::ok);
+    EXPECT_EQ(file_contents(dir.path() + "/d.log"), all);
+}
+
+TEST(UringDiskDirect, RewritesOfTheSamePageLandInIssueOrder) {
+    TempDir dir;
+    UringDisk disk(dir.path());
+    ASSERT_EQ(one(disk, open_direct(1, 1, "d.log")).status, IoStatus::ok);
+    // The way a log rewrites its partial last page: each version in flight at once.
+    for (std::uint32_t i = 0; i < 64; ++i) {
+        std::string page(4096, '\0');
+        page.replace(0, (i + 1) * 8, std::string((i + 1) * 8, static_cast<char>('A' + i % 26)));
+        disk.submit(write(10 + i, 1, 0, page));
+    }
+    for (const auto& done : wait_for(disk, 64)) EXPECT_EQ(done.status, IoStatus::ok);
+    const std::string contents = file_contents(dir.path() + "/d.log");
+    ASSERT_EQ(contents.size(), 4096U);
+    EXPECT_EQ(contents.substr(0, 512), std::string(512, static_cast<char>('A' + 63 % 26)));
+}
+
+TEST(UringDiskDirect, ReservationKeepsTheSizeAndAllocatesBlocks) {
+    TempDir dir;
+    UringDisk disk(dir.path());
+    const auto opened = one(disk, open_direct(1, 1, "r.log", 4 << 20));
+    ASSERT_EQ(opened.status, IoStatus::ok);
+    EXPECT_EQ(opened.size, 0U);
+    struct stat status {};
+    ASSERT_EQ(::stat((dir.path() + "/r.log").c_str(), &status), 0);
+    EXPECT_EQ(status.st_size, 0);
+    EXPECT_GE(static_cast<std::uint64_t>(status.st_blocks) * 512, 4U << 20);
+    // Reopening a file with data reserves nothing more and reports its size.
+    EXPECT_EQ(one(disk, write(2, 1, 0, pattern(4096, 'x'))).status, IoStatus::ok);
+    disk.submit(io::Close{FileId(1)});
+    EXPECT_EQ(one(disk, open_direct(3, 2, "r.log", 4 << 20)).size, 4096U);
+}
+
+TEST(UringDiskDirect, ReservationLargerThanTheDiskFailsWithNoSpace) {
+    TempDir dir;
+    UringDisk disk(dir.path());
+    // 4 TiB: more than the test machines have free, less than ext4's file size limit.
+    EXPECT_EQ(one(disk, open_direct(1, 1, "big.log", std::uint64_t{1} << 42)).status,
+              IoStatus::no_space);
+    EXPECT_EQ(one(disk, write(2, 1, 0, pattern(4096, 'x'))).status, IoStatus::bad_file);
+}
+
+TEST(UringDiskDirectDeathTest, MisalignedWriteIsAProgrammingError) {
+    TempDir dir;
+    EXPECT_DEATH(
+        {
+            UringDisk disk(dir.path());
+            one(disk, open_direct(1, 1, "d.log"));
+            one(disk, write(2, 1, 0, "not a page"));
+        },
+        "misaligned write");
+}
+
+TEST(AlignedBufferPool, RecyclesTheSmallestBufferThatFits) {
+    AlignedBufferPool pool;
+    AlignedBuffer small = pool.take(5000);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % io::direct_alignment, 0U);
+    EXPECT_EQ(small.capacity(), 8192U);
+    AlignedBuffer large = pool.take(100000);
+    const std::uint8_t* large_memory = large.data();
+    pool.give(std::move(small));
+    pool.give(std::move(large));
+    EXPECT_EQ(pool.kept(), 2U);
+    EXPECT_EQ(pool.take(9000).data(), large_memory);
+    for (int i = 0; i < 100; ++i) pool.give(AlignedBuffer(4096));
+    EXPECT_EQ(pool.kept(), AlignedBufferPool::buffers_kept_max);
 }
 
 }  // namespace
