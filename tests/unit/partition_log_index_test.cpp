@@ -195,6 +195,30 @@ TEST(PartitionLogIndex, SegmentsRollByAge) {
     EXPECT_EQ(runner.host()->log.segment_count(), 4U);
 }
 
+// After a restart only the tail segment's batches are known one by one: a
+// truncation into an older segment must wait until a read has walked it.
+TEST(PartitionLogIndex, TruncationIntoASegmentNotYetWalkedIsBusyUntilARead) {
+    SimRunner runner;
+    auto first = runner.start(Host(small_segments(), waves(12)));
+    const Offset cut = first->accepted[7].base;
+    std::optional<LogError> before_read;
+    bool after_read = false;
+    auto second =
+        runner.restart(Host(small_segments(), {ready(), run([&](Host& h, io::Outbox& out) {
+                                                   auto status = h.log.truncate_to(cut, out);
+                                                   if (!status.ok()) before_read = status.error();
+                                               }),
+                                               read_all(), run([&](Host& h, io::Outbox& out) {
+                                                   after_read = h.log.truncate_to(cut, out).ok();
+                                               }),
+                                               idle(), read_all()}));
+    EXPECT_EQ(before_read, LogError::busy);
+    EXPECT_TRUE(after_read);
+    EXPECT_EQ(runner.host()->log.log_end(), cut);
+    ASSERT_EQ(second->read_sets.size(), 2U);
+    expect_batches(second->read_sets[1], *first, range(0, 7));
+}
+
 TEST(PartitionLogEpochs, AnOlderEpochIsRefusedAndNothingChanges) {
     SimRunner runner;
     std::optional<LogError> refused;
