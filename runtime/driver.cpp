@@ -91,6 +91,16 @@ void Driver::deliver(io::Event event) {
     if (done_ && done_()) context_.stop();
 }
 
+void Driver::post_client_event(io::Event event) {
+    SAMSA_ASSERT(std::holds_alternative<io::ClientRequest>(event) ||
+                 std::holds_alternative<io::ClientGone>(event));
+    // Posted, not delivered here: the listener may call from inside a step
+    // (a reply written synchronously can close a connection).
+    // (Held by a shared_ptr: GCC 12 misreads a variant moved into the lambda.)
+    auto held = std::make_shared<io::Event>(std::move(event));
+    boost::asio::post(context_, [this, held] { deliver(std::move(*held)); });
+}
+
 void Driver::carry_out(io::Effect effect) {
     if (auto* send = std::get_if<io::Send>(&effect)) {
         if (send_handler_) send_handler_(send->to, std::move(send->payload));
@@ -98,6 +108,9 @@ void Driver::carry_out(io::Effect effect) {
         set_timer(*set);
     } else if (const auto* cancel = std::get_if<io::CancelTimer>(&effect)) {
         cancel_timer(*cancel);
+    } else if (std::holds_alternative<io::ClientReply>(effect) ||
+               std::holds_alternative<io::ClientClose>(effect)) {
+        if (client_handler_) client_handler_(std::move(effect));
     } else {
         disk_.submit(std::move(effect));
     }

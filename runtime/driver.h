@@ -63,6 +63,13 @@ public:
     // Where Send effects go; without a handler they are dropped (the seam
     // allows any message to be lost).
     void on_send(SendHandler handler) { send_handler_ = std::move(handler); }
+    // Where ClientReply and ClientClose effects go (the Kafka listener);
+    // without a handler they are dropped, as if every client had gone.
+    using ClientHandler = std::function<void(io::Effect effect)>;
+    void on_client(ClientHandler handler) { client_handler_ = std::move(handler); }
+    // Hands the machine a ClientRequest or ClientGone (from the listener), in
+    // a step of its own on the loop.
+    void post_client_event(io::Event event);
 
     // Queues Start: the machine's first event, delivered by run_until().
     void start();
@@ -101,6 +108,7 @@ private:
     std::unique_ptr<HostedMachine> machine_;
     io::Outbox outbox_;
     SendHandler send_handler_;
+    ClientHandler client_handler_;
     std::function<bool()> done_;
     std::optional<std::string> failure_;
     std::uint64_t run_generation_ = 0;  // tells a stale deadline from the current one

@@ -60,7 +60,9 @@ bool is_plain_name(const std::string& name) {
 bool is_disk_operation(const io::Effect& operation) {
     return !std::holds_alternative<io::Send>(operation) &&
            !std::holds_alternative<io::SetTimer>(operation) &&
-           !std::holds_alternative<io::CancelTimer>(operation);
+           !std::holds_alternative<io::CancelTimer>(operation) &&
+           !std::holds_alternative<io::ClientReply>(operation) &&
+           !std::holds_alternative<io::ClientClose>(operation);
 }
 
 // Operations that need a kernel request (and so a slot in the ring).
@@ -96,6 +98,8 @@ IoToken token_of(const io::Effect& operation) {
                           [](const io::SetTimer&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
                           [](const io::CancelTimer&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
                           [](const io::Close&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
+                          [](const io::ClientReply&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
+                          [](const io::ClientClose&) -> IoToken { SAMSA_UNREACHABLE("no token"); },
                           [](const auto& e) -> IoToken { return e.token; },
                       },
                       operation);

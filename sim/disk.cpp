@@ -38,6 +38,12 @@ std::optional<io::IoCompleted> SimDisk::execute(const io::Effect& operation) {
             [](const io::CancelTimer&) -> std::optional<io::IoCompleted> {
                 SAMSA_UNREACHABLE("not a disk operation");
             },
+            [](const io::ClientReply&) -> std::optional<io::IoCompleted> {
+                SAMSA_UNREACHABLE("not a disk operation");
+            },
+            [](const io::ClientClose&) -> std::optional<io::IoCompleted> {
+                SAMSA_UNREACHABLE("not a disk operation");
+            },
             [this](const io::Close& op) -> std::optional<io::IoCompleted> {
                 handles_.erase(op.file.value());
                 direct_handles_.erase(op.file.value());

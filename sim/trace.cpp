@@ -11,6 +11,7 @@ const char* to_string(EventKind kind) noexcept {
         case EventKind::io: return "io";
         case EventKind::deferred: return "deferred";
         case EventKind::action: return "action";
+        case EventKind::client: return "client";
     }
     return "?";
 }

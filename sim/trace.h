@@ -17,7 +17,7 @@
 
 namespace samsa::sim {
 
-enum class EventKind : std::uint8_t { start, deliver, drop, timer, io, deferred, action };
+enum class EventKind : std::uint8_t { start, deliver, drop, timer, io, deferred, action, client };
 const char* to_string(EventKind kind) noexcept;
 
 struct EventRecord {

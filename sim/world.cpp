@@ -57,6 +57,12 @@ std::uint64_t hash_effect(const io::Effect& effect) {
             },
             [&](const io::List& e) { return hash_combine(kind, e.token.value()); },
             [&](const io::SyncDir& e) { return hash_combine(kind, e.token.value()); },
+            [&](const io::ClientReply& e) {
+                return hash_combine(
+                    hash_combine(kind, e.client.value()),
+                    hash_combine(e.sequence, e.frame ? hash_bytes_of(*e.frame) : 0));
+            },
+            [&](const io::ClientClose& e) { return hash_combine(kind, e.client.value()); },
         },
         effect);
 }
@@ -102,6 +108,11 @@ std::uint64_t hash_event(const io::Event& event) {
                                   h = hash_combine(h, hash_string(name));
                               return h;
                           },
+                          [](const io::ClientRequest& e) {
+                              return hash_combine(hash_combine(5, e.client.value()),
+                                                  hash_combine(e.sequence, hash_bytes_of(e.frame)));
+                          },
+                          [](const io::ClientGone& e) { return hash_combine(6, e.client.value()); },
                       },
                       event);
 }
@@ -298,6 +309,9 @@ void World::apply_effects(Node& node) {
             schedule_timer(node, *set);
         } else if (auto* cancel = std::get_if<io::CancelTimer>(&effect)) {
             ++node.timer_generations[cancel->timer.value()];
+        } else if (std::holds_alternative<io::ClientReply>(effect) ||
+                   std::holds_alternative<io::ClientClose>(effect)) {
+            if (client_sink_) client_sink_(node.id, std::move(effect));
         } else {
             schedule_io(node, std::move(effect));
         }
@@ -429,6 +443,16 @@ void World::set_clock_drift(NodeId node, std::int64_t drift_ppm) {
 void World::schedule(Instant at, std::string label, std::function<void()> action) {
     SAMSA_ASSERT(at >= now_);
     queue_.push(at, ActionEvent{std::move(label), std::move(action)});
+}
+
+bool World::deliver_client(NodeId node_id, io::Event event) {
+    SAMSA_ASSERT(std::holds_alternative<io::ClientRequest>(event) ||
+                 std::holds_alternative<io::ClientGone>(event));
+    Node& node = node_state(node_id);
+    if (!node.up || node.machine == nullptr) return false;
+    const std::uint64_t payload_hash = hash_event(event);
+    run_machine(node, std::move(event), EventKind::client, payload_hash);
+    return true;
 }
 
 SimDisk& World::disk(NodeId node) {

@@ -102,6 +102,16 @@ public:
     // Runs `action` at `at` as an event of its own (it is part of the digest).
     void schedule(Instant at, std::string label, std::function<void()> action);
 
+    // Client connections (the Kafka protocol's clients). A simulated client
+    // hands a node a ClientRequest or ClientGone event now; the node's
+    // ClientReply and ClientClose effects go to the sink (dropped without one,
+    // as if the client had gone). Down or paused nodes: see deliver_client().
+    using ClientSink = std::function<void(NodeId node, io::Effect effect)>;
+    void set_client_sink(ClientSink sink) { client_sink_ = std::move(sink); }
+    // Delivers a client event to `node` now; false (and nothing happens) when
+    // the node is down - its connections died with it.
+    bool deliver_client(NodeId node, io::Event event);
+
     [[nodiscard]] Network& network() noexcept { return network_; }
     [[nodiscard]] SimDisk& disk(NodeId node);
     [[nodiscard]] FaultPlan& plan() noexcept { return plan_; }
@@ -222,6 +232,7 @@ private:
     io::Outbox outbox_;
     std::vector<Observer*> observers_;
     Recorder* recorder_ = nullptr;
+    ClientSink client_sink_;
     Digest digest_;
     Instant now_;
     std::uint64_t events_ = 0;

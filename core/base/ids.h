@@ -68,6 +68,8 @@ private:
 using TimerId = StrongId<struct TimerIdTag, std::uint64_t>;
 using IoToken = StrongId<struct IoTokenTag, std::uint64_t>;
 using FileId = StrongId<struct FileIdTag, std::uint32_t>;
+// A client connection (Kafka protocol), unique for the life of the process.
+using ClientId = StrongId<struct ClientIdTag, std::uint64_t>;
 
 }  // namespace samsa
 

@@ -43,14 +43,15 @@ const char* to_string(IoStatus status) noexcept {
 }
 
 const char* kind_name(const Event& event) noexcept {
-    static constexpr const char* names[] = {"start", "message", "timer", "io"};
+    static constexpr const char* names[] = {"start", "message",        "timer",
+                                            "io",    "client_request", "client_gone"};
     return names[event.index()];
 }
 
 const char* kind_name(const Effect& effect) noexcept {
-    static constexpr const char* names[] = {"send",     "set_timer", "cancel_timer", "open",
-                                            "close",    "write",     "read",         "fsync",
-                                            "truncate", "remove",    "list",         "sync_dir"};
+    static constexpr const char* names[] = {
+        "send",  "set_timer", "cancel_timer", "open", "close",    "write",        "read",
+        "fsync", "truncate",  "remove",       "list", "sync_dir", "client_reply", "client_close"};
     return names[effect.index()];
 }
 
@@ -69,6 +70,11 @@ std::string describe(const Event& event) {
                 if (!e.names.empty()) text += " names=" + std::to_string(e.names.size());
                 return text;
             },
+            [](const ClientRequest& e) {
+                return "client_request " + e.client.to_string() + " #" +
+                       std::to_string(e.sequence) + " " + bytes_summary(e.frame);
+            },
+            [](const ClientGone& e) { return "client_gone " + e.client.to_string(); },
         },
         event);
 }
@@ -106,6 +112,11 @@ std::string describe(const Effect& effect) {
             [](const Remove& e) { return "remove " + token(e.token) + " " + e.name; },
             [](const List& e) { return "list " + token(e.token); },
             [](const SyncDir& e) { return "sync_dir " + token(e.token); },
+            [](const ClientReply& e) {
+                return "client_reply " + e.client.to_string() + " #" + std::to_string(e.sequence) +
+                       (e.frame ? " " + bytes_summary(*e.frame) : std::string(" none"));
+            },
+            [](const ClientClose& e) { return "client_close " + e.client.to_string(); },
         },
         effect);
 }

@@ -9,11 +9,13 @@
 // token chosen by the machine, so the machine matches completions without
 // callbacks or futures.
 //
-//          events: Start, MessageReceived, TimerFired, IoCompleted
+//          events: Start, MessageReceived, TimerFired, IoCompleted,
+//                  ClientRequest, ClientGone
 //   driver ---------------------------------------------------------> machine
 //          <---------------------------------------------------------
 //          effects: Send, SetTimer, CancelTimer, Open, Close, Write, Read,
-//                   Fsync, Truncate, Remove, List, SyncDir
+//                   Fsync, Truncate, Remove, List, SyncDir,
+//                   ClientReply, ClientClose
 //
 // Contract, identical for both drivers:
 // - Start is the first event after every process start. Nothing of the
@@ -32,12 +34,19 @@
 //   successfully. Creating and removing files is durable only after SyncDir.
 //   A crash loses what is not durable and may tear the sector being written.
 // - Reads may return corrupted bytes (machines verify checksums) or fail.
+// - Client connections (the Kafka protocol's clients, not peers) deliver
+//   whole request frames in order, numbered from 0 per connection; every
+//   ClientRequest is answered by exactly one ClientReply with its sequence
+//   (possibly without bytes), in any order: the driver writes replies in
+//   sequence order. A client may go away at any time (ClientGone); replies to
+//   it are then dropped.
 #pragma once
 
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -116,7 +125,21 @@ struct IoCompleted {
     std::vector<std::string> names;  // List: file names, sorted.
 };
 
-using Event = std::variant<Start, MessageReceived, TimerFired, IoCompleted>;
+// One whole request frame from a client connection (without the 4-byte
+// size prefix); `sequence` counts from 0 on each connection.
+struct ClientRequest {
+    ClientId client;
+    std::uint64_t sequence = 0;
+    Bytes frame;
+};
+
+// The connection is gone (closed by the peer, failed, or ClientClose).
+struct ClientGone {
+    ClientId client;
+};
+
+using Event =
+    std::variant<Start, MessageReceived, TimerFired, IoCompleted, ClientRequest, ClientGone>;
 
 // ---- Effects: what the machine asks for -------------------------------------
 
@@ -200,8 +223,21 @@ struct SyncDir {
     IoToken token;
 };
 
+// The answer to request `sequence` of `client` (a frame without the size
+// prefix), or no bytes at all for a request that has none (acks=0).
+struct ClientReply {
+    ClientId client;
+    std::uint64_t sequence = 0;
+    std::optional<Bytes> frame;
+};
+
+// Drops the connection (a client that broke the protocol).
+struct ClientClose {
+    ClientId client;
+};
+
 using Effect = std::variant<Send, SetTimer, CancelTimer, Open, Close, Write, Read, Fsync, Truncate,
-                            Remove, List, SyncDir>;
+                            Remove, List, SyncDir, ClientReply, ClientClose>;
 
 // Where a step puts its effects. Bounded: a machine that emits more than
 // effects_max effects in one step has a bug (an unbounded loop or queue).

@@ -161,5 +161,48 @@ TEST(Driver, DiskCompletionsArriveAsEvents) {
     EXPECT_EQ(std::get<io::IoCompleted>(machine.seen()[4].event).data, io::Bytes{'o'});
 }
 
+// Answers each client request with its frame and sequence; "bye" closes.
+class ClientEcho {
+public:
+    void step(Instant, const io::Event& event, io::Outbox& out) {
+        if (const auto* request = std::get_if<io::ClientRequest>(&event)) {
+            if (request->frame == io::Bytes{'b', 'y', 'e'}) {
+                out.push(io::ClientClose{request->client});
+            } else {
+                out.push(io::ClientReply{request->client, request->sequence, request->frame});
+            }
+        } else if (const auto* gone = std::get_if<io::ClientGone>(&event)) {
+            gone_.push_back(gone->client);
+        }
+    }
+    [[nodiscard]] const std::vector<ClientId>& gone() const noexcept { return gone_; }
+
+private:
+    std::vector<ClientId> gone_;
+};
+
+TEST(Driver, ClientEventsReachTheMachineAndItsRepliesTheHandler) {
+    TempDir dir;
+    Driver driver(dir.path());
+    std::vector<io::Effect> replies;
+    driver.on_client([&](io::Effect effect) { replies.push_back(std::move(effect)); });
+    auto& machine = driver.host(ClientEcho{});
+    driver.start();
+    driver.post_client_event(io::ClientRequest{ClientId(4), 0, io::Bytes{1, 2}});
+    driver.post_client_event(io::ClientRequest{ClientId(4), 1, io::Bytes{'b', 'y', 'e'}});
+    driver.post_client_event(io::ClientGone{ClientId(4)});
+    ASSERT_TRUE(driver.run_until([&] { return !machine.gone().empty(); }, run_timeout));
+    ASSERT_EQ(replies.size(), 2U);
+    const auto* reply = std::get_if<io::ClientReply>(&replies[0]);
+    ASSERT_NE(reply, nullptr);
+    EXPECT_EQ(reply->client, ClientId(4));
+    EXPECT_EQ(reply->sequence, 0U);
+    EXPECT_EQ(reply->frame, std::optional(io::Bytes{1, 2}));
+    const auto* close = std::get_if<io::ClientClose>(&replies[1]);
+    ASSERT_NE(close, nullptr);
+    EXPECT_EQ(close->client, ClientId(4));
+    EXPECT_EQ(machine.gone(), std::vector<ClientId>{ClientId(4)});
+}
+
 }  // namespace
 }  // namespace samsa::runtime

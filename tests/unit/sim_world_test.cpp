@@ -628,6 +628,36 @@ TEST(WorldObserver, SeesSendsDeliveriesCrashesRestartsAndCuts) {
 
 // ---- World bookkeeping ----------------------------------------------------------------------
 
+TEST(WorldClients, RequestsReachTheNodeAndRepliesTheSink) {
+    World world(1, 2, FaultPlan::none());
+    const Script echo = [](NodeId, Instant, const io::Event& event, io::Outbox& out) {
+        if (const auto* request = std::get_if<io::ClientRequest>(&event)) {
+            out.push(io::ClientReply{request->client, request->sequence, request->frame});
+            if (request->sequence == 1) out.push(io::ClientClose{request->client});
+        }
+    };
+    install(world, NodeId(1), echo);
+    install(world, NodeId(2), echo);
+    std::vector<std::pair<NodeId, io::Effect>> sunk;
+    world.set_client_sink(
+        [&](NodeId node, io::Effect effect) { sunk.emplace_back(node, std::move(effect)); });
+    world.start();
+    world.run_until(world.now() + Duration::milliseconds(1));
+    const std::uint64_t before = world.digest().value();
+    EXPECT_TRUE(world.deliver_client(NodeId(1), io::ClientRequest{ClientId(7), 0, {1}}));
+    EXPECT_TRUE(world.deliver_client(NodeId(1), io::ClientRequest{ClientId(7), 1, {2}}));
+    EXPECT_NE(world.digest().value(), before);  // client steps are part of the run's digest
+    world.crash(NodeId(2));
+    EXPECT_FALSE(world.deliver_client(NodeId(2), io::ClientRequest{ClientId(8), 0, {3}}));
+    ASSERT_EQ(sunk.size(), 3U);
+    EXPECT_EQ(sunk[0].first, NodeId(1));
+    const auto* first = std::get_if<io::ClientReply>(&sunk[0].second);
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->sequence, 0U);
+    EXPECT_EQ(first->frame, std::optional(io::Bytes{1}));
+    EXPECT_TRUE(std::holds_alternative<io::ClientClose>(sunk[2].second));
+}
+
 TEST(World, FailStopsTheRunAndKeepsTheFirstFailure) {
     World world(1, 2, FaultPlan::none());
     install(world, NodeId(1), kIdle);
