@@ -6,6 +6,7 @@
 #   make test-asan       unit, sim and property suites under ASan + UBSan
 #   make lint            lint suite only (core purity, clang-format, sizes)
 #   make format          clang-format every C++ file in place
+#   make run             one broker on 127.0.0.1:9092, data under ./data
 #   make sim             one simulator run with a determinism check
 #   make sim-sweep       many simulator seeds
 #   make bench           release build + benchmarks
@@ -63,8 +64,10 @@ build: bootstrap
 	@echo "==> meson compile -C $(BUILD)"
 	@meson compile -C "$(BUILD)"
 
+# One broker on loopback with its data under ./data (a three-broker cluster
+# comes with replication). It prints how to connect; Ctrl-C stops it.
 run: build
-	$(SAMSA) sim --scenario $(SCENARIO) --seed $(SEED)
+	$(SAMSA) broker --node-id 1 --listen 127.0.0.1:9092 --data-dir ./data
 
 test: build
 	$(call meson_test,$(BUILD),,--num-processes 2 $(foreach s,$(SUITE),--suite $(s)))

@@ -21,9 +21,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/io/seam.h"
+
 namespace samsa::kafka {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = io::Bytes;  // large ones page-aligned, see core/io/seam.h
 using Uuid = std::array<std::uint8_t, 16>;
 
 // Why a decode failed. Each is a malformed input, never a programmer error.

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""The real `samsa broker` process on 127.0.0.1, driven by kcat and by raw sockets.
+
+Checks what the broker serves so far (issue 4 in progress): kcat's metadata request, pipelined
+requests answered in order, and bad input - garbage, negative and huge frame sizes, truncated
+frames, an unknown API key, unsupported versions - each closing (or, for ApiVersions, answering)
+that one connection while another client keeps being served and the process keeps running.
+
+Usage: broker_protocol_test.py SAMSA_BINARY
+"""
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SAMSA = None
+TIMEOUT = 10
+
+
+def frame(api_key, version, correlation_id, body=b"", client_id=b"test"):
+    header = struct.pack(">hhih", api_key, version, correlation_id, len(client_id)) + client_id
+    payload = header + body
+    return struct.pack(">i", len(payload)) + payload
+
+
+def read_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+
+
+def read_response(sock):
+    (size,) = struct.unpack(">i", read_exactly(sock, 4))
+    body = read_exactly(sock, size)
+    (correlation_id,) = struct.unpack(">i", body[:4])
+    return correlation_id, body[4:]
+
+
+def closed_by_peer(sock):
+    """True when the broker closes the connection (EOF or reset) within the timeout."""
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+class Broker:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="samsa-broker-test-")
+        self.proc = subprocess.Popen(
+            [SAMSA, "broker", "--node-id", "7", "--listen", "127.0.0.1:0", "--data-dir",
+             self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError("broker did not start: %r %s" % (line, self.proc.stderr.read()))
+        self.address = line.split("listening on ")[1].split()[0]
+        host, port = self.address.rsplit(":", 1)
+        self.host, self.port = host, int(port)
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), timeout=TIMEOUT)
+        return sock
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=TIMEOUT)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return code
+
+
+class BrokerProtocolTest(unittest.TestCase):
+    def setUp(self):
+        self.broker = Broker()
+        self.healthy = self.broker.connect()  # a second client that must keep being served
+
+    def tearDown(self):
+        self.healthy.close()
+        code = self.broker.stop()
+        self.assertEqual(code, 0, "broker exit status after SIGTERM")
+
+    def assert_still_serving(self, correlation_id=999):
+        self.healthy.sendall(frame(18, 0, correlation_id))
+        got, body = read_response(self.healthy)
+        self.assertEqual(got, correlation_id)
+        self.assertEqual(struct.unpack(">h", body[:2])[0], 0)
+        self.assertIsNone(self.broker.proc.poll(), "the broker process died")
+
+    def test_kcat_metadata(self):
+        out = subprocess.run(["kcat", "-b", self.broker.address, "-L", "-m", "5"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("1 brokers:", out.stdout)
+        self.assertIn("broker 7 at %s (controller)" % self.broker.address, out.stdout)
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        sock = self.broker.connect()
+        sock.sendall(b"".join(frame(18, v % 3, 100 + v) for v in range(20)))
+        for v in range(20):
+            got, body = read_response(sock)
+            self.assertEqual(got, 100 + v)
+            self.assertEqual(struct.unpack(">h", body[:2])[0], 0)
+        sock.close()
+
+    def test_apiversions_v3_gets_error_35_with_the_table(self):
+        sock = self.broker.connect()
+        # librdkafka's first request: ApiVersions v3, flexible header (client id + tagged fields).
+        payload = struct.pack(">hhih", 18, 3, 5, 3) + b"rdk" + b"\x00" + b"\x00\x00"
+        sock.sendall(struct.pack(">i", len(payload)) + payload)
+        got, body = read_response(sock)
+        self.assertEqual(got, 5)
+        error, count = struct.unpack(">hi", body[:6])
+        self.assertEqual(error, 35)
+        self.assertGreater(count, 10)
+        sock.close()
+
+    def test_bad_input_closes_only_that_connection(self):
+        cases = {
+            "garbage bytes": b"\xde\xad\xbe\xef" * 64,
+            "negative size": struct.pack(">i", -5) + b"abcde",
+            "huge size": struct.pack(">i", 2**31 - 1) + b"x" * 100,
+            "zero size": struct.pack(">i", 0),
+            "unknown api key": frame(99, 0, 1),
+            "unsupported version": frame(3, 42, 1),
+            "malformed body": frame(3, 1, 1, body=b"\x00\x00\x00\x05\x00"),
+        }
+        for name, data in cases.items():
+            with self.subTest(name):
+                sock = self.broker.connect()
+                sock.sendall(data)
+                self.assertTrue(closed_by_peer(sock), name + ": the connection stayed open")
+                sock.close()
+                self.assert_still_serving()
+
+    def test_truncated_frame_then_disconnect(self):
+        sock = self.broker.connect()
+        sock.sendall(frame(18, 0, 1)[:7])
+        sock.close()
+        time.sleep(0.1)
+        self.assert_still_serving()
+
+
+if __name__ == "__main__":
+    SAMSA = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
