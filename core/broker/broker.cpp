@@ -9,6 +9,7 @@ namespace samsa::broker {
 namespace {
 
 constexpr std::int16_t kUnknownTopicOrPartition = 3;
+constexpr std::int16_t kLeaderNotAvailable = 5;
 
 // A response frame without its size prefix (the listener writes that).
 template <class Body>
@@ -18,29 +19,86 @@ io::Bytes response(std::int32_t correlation_id, std::int16_t version, const Body
     return frame;
 }
 
-kafka::MetadataResponse metadata(const BrokerConfig& config,
-                                 const kafka::MetadataRequest& request) {
+}  // namespace
+
+kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request) const {
     kafka::MetadataResponse answer;
+    const std::int32_t self = config_.node_id.value();
     answer.brokers.push_back(kafka::MetadataResponse::Broker{
-        config.node_id.value(), config.advertised_host, config.advertised_port, std::nullopt});
-    answer.cluster_id = config.cluster_id;
-    answer.controller_id = config.node_id.value();  // a live broker present in brokers[]
-    if (request.topics) {
-        for (const auto& wanted : *request.topics) {
-            kafka::MetadataResponse::Topic topic;
+        self, config_.advertised_host, config_.advertised_port, std::nullopt});
+    answer.cluster_id = config_.cluster_id;
+    answer.controller_id = self;  // a live broker present in brokers[]
+    const auto describe = [&](const std::string& name) {
+        kafka::MetadataResponse::Topic topic;
+        topic.name = name;
+        const auto found = topics_.find(name);
+        if (found == topics_.end()) {
             topic.error_code = kUnknownTopicOrPartition;
-            topic.name = wanted.name;
-            answer.topics.push_back(std::move(topic));
+            return topic;
         }
+        for (std::size_t i = 0; i < found->second.partitions.size(); ++i) {
+            const bool ready =
+                found->second.partitions[i].log->state() == log::PartitionLog::State::ready;
+            kafka::MetadataResponse::Topic::Partition partition;
+            partition.error_code = ready ? 0 : kLeaderNotAvailable;
+            partition.partition_index = static_cast<std::int32_t>(i);
+            partition.leader_id = self;
+            partition.leader_epoch = 0;
+            partition.replica_nodes = {self};
+            partition.isr_nodes = {self};
+            topic.partitions.push_back(std::move(partition));
+        }
+        return topic;
+    };
+    if (request.topics) {
+        for (const auto& wanted : *request.topics) answer.topics.push_back(describe(wanted.name));
+    } else {
+        for (const auto& [name, topic] : topics_) answer.topics.push_back(describe(name));
     }
     return answer;
 }
 
-}  // namespace
-
 void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
-    if (const auto* request = std::get_if<io::ClientRequest>(&event)) on_request(*request, out);
-    // ClientGone: nothing is kept per connection yet.
+    if (const auto* request = std::get_if<io::ClientRequest>(&event)) {
+        if (!ready()) {
+            if (waiting_.size() >= config_.requests_waiting_max) return close(request->client, out);
+            waiting_.push_back(*request);
+            return;
+        }
+        on_request(*request, out);
+    } else if (const auto* done = std::get_if<io::IoCompleted>(&event)) {
+        if (listing_ && done->token == *listing_) {
+            on_listed(*done, out);
+        } else {
+            on_log_io(*done, out);
+        }
+    } else if (const auto* gone = std::get_if<io::ClientGone>(&event)) {
+        std::erase_if(creates_, [&](const PendingCreate& c) { return c.client == gone->client; });
+    } else if (std::holds_alternative<io::Start>(event)) {
+        started_ = true;
+        listing_ = next_token();  // the partitions already on disk
+        out.push(io::List{*listing_});
+    }
+    while (!waiting_.empty() && ready()) {
+        const io::ClientRequest request = std::move(waiting_.front());
+        waiting_.pop_front();
+        on_request(request, out);
+    }
+}
+
+bool Broker::ready() const {
+    if (!started_ || listing_) return false;
+    for (const auto& [name, topic] : topics_) {
+        for (const auto& partition : topic.partitions) {
+            if (partition.log->state() == log::PartitionLog::State::recovering) return false;
+        }
+    }
+    return true;
+}
+
+void Broker::reply(const io::ClientRequest& request, io::Bytes frame, io::Outbox& out) {
+    ++stats_.answered;
+    out.push(io::ClientReply{request.client, request.sequence, std::move(frame)});
 }
 
 void Broker::close(ClientId client, io::Outbox& out) {
@@ -57,24 +115,26 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
             error.header.api_key == kafka::ApiVersionsRequest::api_key) {
             io::Bytes frame = kafka::encode_api_versions_fallback(error.header.correlation_id);
             frame.erase(frame.begin(), frame.begin() + 4);
-            ++stats_.answered;
-            out.push(io::ClientReply{request.client, request.sequence, std::move(frame)});
-            return;
+            return reply(request, std::move(frame), out);
         }
         return close(request.client, out);
     }
     const auto& header = parsed.value().header;
     const auto& body = parsed.value().body;
-    std::optional<io::Bytes> frame;
     if (std::holds_alternative<kafka::ApiVersionsRequest>(body)) {
-        frame = response(header.correlation_id, header.api_version,
-                         kafka::api_versions_response(kafka::error_none));
-    } else if (const auto* wanted = std::get_if<kafka::MetadataRequest>(&body)) {
-        frame = response(header.correlation_id, header.api_version, metadata(config_, *wanted));
+        return reply(request,
+                     response(header.correlation_id, header.api_version,
+                              kafka::api_versions_response(kafka::error_none)),
+                     out);
     }
-    if (!frame) return close(request.client, out);  // an API this broker does not serve yet
-    ++stats_.answered;
-    out.push(io::ClientReply{request.client, request.sequence, std::move(frame)});
+    if (const auto* wanted = std::get_if<kafka::MetadataRequest>(&body)) {
+        return reply(request,
+                     response(header.correlation_id, header.api_version, metadata(*wanted)), out);
+    }
+    if (const auto* create = std::get_if<kafka::CreateTopicsRequest>(&body)) {
+        return on_create_topics(request, header.correlation_id, header.api_version, *create, out);
+    }
+    close(request.client, out);  // an API this broker does not serve yet
 }
 
 }  // namespace samsa::broker

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The real `samsa broker` process on 127.0.0.1, driven by kcat and by raw sockets.
 
-Checks what the broker serves so far (issue 4 in progress): kcat's metadata request, pipelined
-requests answered in order, and bad input - garbage, negative and huge frame sizes, truncated
+Checks what the broker serves so far (issue 4 in progress): kcat's metadata request, topics
+created with kafka-python's admin client (and found again after a restart), pipelined requests
+answered in order, and bad input - garbage, negative and huge frame sizes, truncated
 frames, an unknown API key, unsupported versions - each closing (or, for ApiVersions, answering)
 that one connection while another client keeps being served and the process keeps running.
 
@@ -55,8 +56,9 @@ def closed_by_peer(sock):
 
 
 class Broker:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="samsa-broker-test-")
+    def __init__(self, data_dir=None):
+        self.dir = data_dir or tempfile.mkdtemp(prefix="samsa-broker-test-")
+        self.keep_dir = data_dir is not None
         self.proc = subprocess.Popen(
             [SAMSA, "broker", "--node-id", "7", "--listen", "127.0.0.1:0", "--data-dir",
              self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -77,7 +79,8 @@ class Broker:
         code = self.proc.wait(timeout=TIMEOUT)
         self.proc.stdout.close()
         self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
         return code
 
 
@@ -104,6 +107,34 @@ class BrokerProtocolTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("1 brokers:", out.stdout)
         self.assertIn("broker 7 at %s (controller)" % self.broker.address, out.stdout)
+
+    def test_kafka_python_admin_creates_and_lists_topics(self):
+        from kafka.admin import KafkaAdminClient, NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.address, request_timeout_ms=10000)
+        try:
+            admin.create_topics([NewTopic("orders", num_partitions=3, replication_factor=1),
+                                 NewTopic("events", num_partitions=1, replication_factor=1)])
+            self.assertEqual(set(admin.list_topics()), {"orders", "events"})
+            with self.assertRaises(TopicAlreadyExistsError):
+                admin.create_topics([NewTopic("orders", num_partitions=1, replication_factor=1)])
+        finally:
+            admin.close()
+        out = subprocess.run(["kcat", "-b", self.broker.address, "-L", "-t", "orders", "-m", "5"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn('topic "orders" with 3 partitions', out.stdout)
+        # A restarted broker finds its topics on disk.
+        self.healthy.close()
+        self.broker.keep_dir = True
+        self.assertEqual(self.broker.stop(), 0)
+        self.broker = Broker(data_dir=self.broker.dir)
+        self.broker.keep_dir = False  # this one cleans up
+        self.healthy = self.broker.connect()
+        out = subprocess.run(["kcat", "-b", self.broker.address, "-L", "-m", "5"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertIn('topic "orders" with 3 partitions', out.stdout)
+        self.assertIn('topic "events" with 1 partitions', out.stdout)
 
     def test_pipelined_requests_are_answered_in_order(self):
         sock = self.broker.connect()

@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "net/kafka/api.h"
+#include "sim/fault_plan.h"
+#include "sim/world.h"
 
 namespace samsa::broker {
 namespace {
@@ -41,12 +44,28 @@ Body reply_body(const std::vector<io::Effect>& effects, std::int32_t correlation
     return body.ok() ? std::move(body).value() : Body{};
 }
 
+// A broker that has started on an empty data directory, so it serves.
+Broker started(BrokerConfig config = {}) {
+    Broker broker(std::move(config));
+    io::Outbox out;
+    broker.step(Instant::zero(), io::Start{}, out);
+    EXPECT_FALSE(broker.ready());  // requests wait until the partitions on disk are known
+    const auto* list = std::get_if<io::List>(&out.effects().at(0));
+    EXPECT_NE(list, nullptr);
+    io::IoCompleted listed;
+    listed.token = list->token;  // nothing in the directory
+    io::Outbox more;
+    broker.step(Instant::zero(), listed, more);
+    EXPECT_TRUE(broker.ready());
+    return broker;
+}
+
 bool closes(const std::vector<io::Effect>& effects) {
     return effects.size() == 1 && std::holds_alternative<io::ClientClose>(effects[0]);
 }
 
 TEST(Broker, ApiVersionsListsEveryAdvertisedRangeAtEveryVersion) {
-    Broker broker(BrokerConfig{});
+    Broker broker = started();
     for (std::int16_t version = 0; version <= 2; ++version) {
         const auto answer = reply_body<kafka::ApiVersionsResponse>(
             ask(broker, frame_of({18, version, 40 + version, "t"}, kafka::ApiVersionsRequest{})),
@@ -60,7 +79,7 @@ TEST(Broker, ApiVersionsListsEveryAdvertisedRangeAtEveryVersion) {
 }
 
 TEST(Broker, ApiVersionsOfAnUnsupportedVersionAnswersError35InV0Layout) {
-    Broker broker(BrokerConfig{});
+    Broker broker = started();
     // librdkafka's opening request: ApiVersions v3 (flexible), header v2.
     io::Bytes frame = {0, 18, 0, 3, 0, 0, 0, 7, 0, 3, 'r', 'd', 'k', 0, 0, 0};
     const auto answer = reply_body<kafka::ApiVersionsResponse>(ask(broker, frame), 7, 0);
@@ -73,7 +92,7 @@ TEST(Broker, MetadataNamesThisBrokerAsClusterAndController) {
     config.node_id = NodeId(3);
     config.advertised_host = "127.0.0.1";
     config.advertised_port = 19092;
-    Broker broker(config);
+    Broker broker = started(config);
     kafka::MetadataRequest all;
     all.topics = std::nullopt;  // v1+: every topic
     for (const std::int16_t version : {1, 4, 8}) {
@@ -96,7 +115,7 @@ TEST(Broker, MetadataNamesThisBrokerAsClusterAndController) {
 }
 
 TEST(Broker, BadInputClosesTheConnection) {
-    Broker broker(BrokerConfig{});
+    Broker broker = started();
     EXPECT_TRUE(closes(ask(broker, io::Bytes{1, 2, 3})));                          // no header
     EXPECT_TRUE(closes(ask(broker, io::Bytes{0, 99, 0, 0, 0, 0, 0, 1, 0, 0})));    // unknown key
     EXPECT_TRUE(closes(ask(broker, io::Bytes{0, 3, 0, 42, 0, 0, 0, 1, 0, 0})));    // Metadata v42
@@ -111,8 +130,126 @@ TEST(Broker, BadInputClosesTheConnection) {
 }
 
 TEST(Broker, ARequestForAnApiNotServedYetClosesTheConnection) {
-    Broker broker(BrokerConfig{});
+    Broker broker = started();
     EXPECT_TRUE(closes(ask(broker, frame_of({12, 0, 1, "t"}, kafka::HeartbeatRequest{}))));
+}
+
+}  // namespace
+}  // namespace samsa::broker
+
+namespace samsa::broker {
+namespace {
+
+// The broker on the simulator: requests go in with deliver_client(), replies
+// come out through the sink; the disk is the simulated one.
+class SimBroker {
+public:
+    SimBroker() : world_(1, 1, sim::FaultPlan::none()) {
+        world_.set_factory(kNode, sim::factory_of<Broker>([](NodeId, Prng) {
+                               BrokerConfig config;
+                               config.default_partitions = 3;
+                               return Broker(config);
+                           }));
+        world_.set_client_sink([this](NodeId, io::Effect effect) {
+            if (auto* reply = std::get_if<io::ClientReply>(&effect)) {
+                replies_.push_back(std::move(*reply));
+            }
+        });
+        world_.start();
+        settle();
+    }
+    // Sends a request, runs the world until its reply, returns the reply body's reader input.
+    template <class Body>
+    Body ask(std::int16_t api_key, std::int16_t version, const kafka::Request& request) {
+        const std::uint64_t sequence = sequence_++;
+        const std::size_t before = replies_.size();
+        EXPECT_TRUE(world_.deliver_client(
+            kNode, io::ClientRequest{ClientId(1), sequence,
+                                     frame_of({api_key, version, 77, "t"}, request)}));
+        settle();
+        EXPECT_EQ(replies_.size(), before + 1);
+        if (replies_.size() != before + 1 || !replies_.back().frame) return Body{};
+        kafka::Reader reader(*replies_.back().frame);
+        EXPECT_EQ(reader.read_int32(), 77);
+        auto body = Body::decode(version, reader);
+        EXPECT_TRUE(body.ok());
+        return body.ok() ? std::move(body).value() : Body{};
+    }
+    void restart() {
+        world_.crash(kNode);
+        world_.restart(kNode, false);
+        settle();
+    }
+    Broker* broker() { return world_.machine<Broker>(kNode); }
+
+private:
+    static constexpr NodeId kNode{1};
+    void settle() { world_.run_until(world_.now() + Duration::seconds(5)); }
+    sim::World world_;
+    std::vector<io::ClientReply> replies_;
+    std::uint64_t sequence_ = 0;
+};
+
+kafka::CreateTopicsRequest::Topic new_topic(std::string name, std::int32_t partitions,
+                                            std::int16_t replication = 1) {
+    kafka::CreateTopicsRequest::Topic topic;
+    topic.name = std::move(name);
+    topic.num_partitions = partitions;
+    topic.replication_factor = replication;
+    return topic;
+}
+
+TEST(BrokerTopics, CreatedTopicsAppearInMetadataAndSurviveARestart) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("orders", 4), new_topic("audit.log_v2", -1, -1)};
+    const auto created = sim.ask<kafka::CreateTopicsResponse>(19, 4, create);
+    ASSERT_EQ(created.topics.size(), 2U);
+    EXPECT_EQ(created.topics[0].error_code, 0);
+    EXPECT_EQ(created.topics[1].error_code, 0);
+    const std::map<std::string, std::size_t> want = {{"audit.log_v2", 3}, {"orders", 4}};
+    EXPECT_EQ(sim.broker()->topics(), want);
+
+    kafka::MetadataRequest all;
+    all.topics = std::nullopt;
+    const auto described = sim.ask<kafka::MetadataResponse>(3, 8, all);
+    ASSERT_EQ(described.topics.size(), 2U);
+    EXPECT_EQ(described.topics[1].name, "orders");
+    ASSERT_EQ(described.topics[1].partitions.size(), 4U);
+    for (const auto& partition : described.topics[1].partitions) {
+        EXPECT_EQ(partition.error_code, 0);
+        EXPECT_EQ(partition.leader_id, 1);
+        EXPECT_EQ(partition.replica_nodes, std::vector<std::int32_t>{1});
+    }
+    sim.restart();  // the topics are found again from the partitions' files
+    EXPECT_EQ(sim.broker()->topics(), want);
+    EXPECT_EQ(sim.ask<kafka::MetadataResponse>(3, 1, all).topics.size(), 2U);
+}
+
+TEST(BrokerTopics, CreateTopicsValidatesEachTopicAsKafkaDoes) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest first;
+    first.topics = {new_topic("taken", 1)};
+    EXPECT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 2, first).topics.at(0).error_code, 0);
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("taken", 1), new_topic("bad/name", 1),
+                     new_topic("", 1),      new_topic(std::string(250, 'x'), 1),
+                     new_topic("zero", 0),  new_topic("three-copies", 1, 3),
+                     new_topic("twice", 1), new_topic("twice", 2),
+                     new_topic("fine", 2)};
+    const auto answer = sim.ask<kafka::CreateTopicsResponse>(19, 2, create);
+    ASSERT_EQ(answer.topics.size(), create.topics.size());
+    const std::vector<std::int16_t> codes = {36, 17, 17, 17, 37, 38, 42, 42, 0};
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        EXPECT_EQ(answer.topics[i].error_code, codes[i]) << create.topics[i].name;
+    }
+    const std::map<std::string, std::size_t> want = {{"fine", 2}, {"taken", 1}};
+    EXPECT_EQ(sim.broker()->topics(), want);
+    kafka::CreateTopicsRequest validate;
+    validate.topics = {new_topic("dry-run", 1)};
+    validate.validate_only = true;
+    EXPECT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 1, validate).topics.at(0).error_code, 0);
+    EXPECT_EQ(sim.broker()->topics(), want);  // validate_only creates nothing
 }
 
 }  // namespace

@@ -1,0 +1,193 @@
+// Broker: topics - discovery at start, creation, and their logs' I/O.
+#include <algorithm>
+
+#include "core/broker/broker.h"
+#include "net/kafka/api.h"
+
+namespace samsa::broker {
+
+namespace {
+
+constexpr std::uint32_t kBrokerComponent = 0;  // the broker's own I/O tokens
+constexpr int kComponentShift = 40;            // as log::PartitionLog's tokens
+constexpr std::size_t kTopicNameMax = 249;     // Kafka's limit
+
+constexpr std::int16_t kTopicAlreadyExists = 36;
+constexpr std::int16_t kInvalidPartitions = 37;
+constexpr std::int16_t kInvalidReplicationFactor = 38;
+constexpr std::int16_t kInvalidReplicaAssignment = 39;
+constexpr std::int16_t kInvalidRequest = 42;
+constexpr std::int16_t kInvalidTopic = 17;
+constexpr std::int16_t kPolicyViolation = 44;
+
+bool legal_topic_name(const std::string& name) {
+    if (name.empty() || name.size() > kTopicNameMax || name == "." || name == "..") return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    });
+}
+
+// "<topic>-<partition>-<20 digits>.log" -> (topic, partition).
+std::optional<std::pair<std::string, std::size_t>> partition_of(const std::string& file) {
+    constexpr std::size_t digits = 20;
+    const std::string suffix = ".log";
+    if (file.size() < digits + suffix.size() + 4 ||
+        file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return std::nullopt;
+    }
+    const std::size_t offset_at = file.size() - suffix.size() - digits;
+    if (file[offset_at - 1] != '-') return std::nullopt;
+    const std::size_t dash = file.rfind('-', offset_at - 2);
+    if (dash == std::string::npos || dash == 0 || dash + 1 >= offset_at - 1) return std::nullopt;
+    std::size_t partition = 0;
+    for (std::size_t i = dash + 1; i < offset_at - 1; ++i) {
+        if (file[i] < '0' || file[i] > '9' || partition > 1000000) return std::nullopt;
+        partition = partition * 10 + static_cast<std::size_t>(file[i] - '0');
+    }
+    std::string topic = file.substr(0, dash);
+    if (!legal_topic_name(topic)) return std::nullopt;
+    return std::pair{std::move(topic), partition};
+}
+
+}  // namespace
+
+IoToken Broker::next_token() noexcept {
+    return IoToken((static_cast<std::uint64_t>(kBrokerComponent) << kComponentShift) |
+                   ++token_counter_);
+}
+
+std::map<std::string, std::size_t> Broker::topics() const {
+    std::map<std::string, std::size_t> all;
+    for (const auto& [name, topic] : topics_) all.emplace(name, topic.partitions.size());
+    return all;
+}
+
+Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions, io::Outbox& out) {
+    Topic& topic = topics_[name];
+    while (topic.partitions.size() < partitions) {
+        log::LogConfig config = config_.log;
+        config.file_prefix = name + "-" + std::to_string(topic.partitions.size()) + "-";
+        SAMSA_ASSERT(next_component_ < (1U << 20));
+        auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
+        partition->start(out);
+        topic.partitions.push_back(Partition{std::move(partition)});
+        ++partition_count_;
+    }
+    return topic;
+}
+
+bool Broker::topic_ready(const std::string& name) const {
+    const auto found = topics_.find(name);
+    if (found == topics_.end()) return false;
+    return std::all_of(
+        found->second.partitions.begin(), found->second.partitions.end(),
+        [](const Partition& p) { return p.log->state() != log::PartitionLog::State::recovering; });
+}
+
+void Broker::on_listed(const io::IoCompleted& done, io::Outbox& out) {
+    listing_.reset();
+    if (done.status != io::IoStatus::ok) {  // try again: without it the topics are unknown
+        listing_ = next_token();
+        out.push(io::List{*listing_});
+        return;
+    }
+    std::map<std::string, std::size_t> found;
+    for (const auto& file : done.names) {
+        if (const auto partition = partition_of(file)) {
+            auto& count = found[partition->first];
+            count = std::max(count, partition->second + 1);
+        }
+    }
+    for (const auto& [name, partitions] : found) add_topic(name, partitions, out);
+}
+
+void Broker::on_log_io(const io::IoCompleted& done, io::Outbox& out) {
+    for (auto& [name, topic] : topics_) {
+        for (auto& partition : topic.partitions) {
+            if (!partition.log->owns(done.token)) continue;
+            partition.log->on_io(done, out);
+            answer_ready_creates(out);
+            return;
+        }
+    }
+    // A completion for a log that no longer exists: nothing to do.
+}
+
+Broker::TopicResult Broker::check_new_topic(const std::string& name, std::int32_t partitions,
+                                            std::int16_t replication,
+                                            std::size_t assignments) const {
+    if (!legal_topic_name(name)) {
+        return {name, kInvalidTopic, "topic names are 1-249 of [a-zA-Z0-9._-], not . or .."};
+    }
+    if (topics_.contains(name)) return {name, kTopicAlreadyExists, "topic exists"};
+    if (assignments > 0 && (partitions != -1 || replication != -1)) {
+        return {name, kInvalidRequest, "both assignments and partitions/replication given"};
+    }
+    if (assignments == 0 && (partitions == 0 || partitions < -1)) {
+        return {name, kInvalidPartitions, "partitions must be at least 1"};
+    }
+    if (assignments == 0 && replication != -1 && replication != 1) {
+        return {name, kInvalidReplicationFactor, "this cluster has one broker"};
+    }
+    const std::size_t count = assignments > 0 ? assignments
+                              : partitions == -1
+                                  ? static_cast<std::size_t>(config_.default_partitions)
+                                  : static_cast<std::size_t>(partitions);
+    if (partition_count_ + count > config_.partitions_max) {
+        return {name, kPolicyViolation, "too many partitions on this broker"};
+    }
+    return {name, 0, std::nullopt};
+}
+
+void Broker::on_create_topics(const io::ClientRequest& request, std::int32_t correlation_id,
+                              std::int16_t version, const kafka::CreateTopicsRequest& body,
+                              io::Outbox& out) {
+    PendingCreate create{request.client, request.sequence, correlation_id, version, {}, {}};
+    std::map<std::string, int> mentions;
+    for (const auto& topic : body.topics) ++mentions[topic.name];
+    for (const auto& topic : body.topics) {
+        TopicResult result = check_new_topic(topic.name, topic.num_partitions,
+                                             topic.replication_factor, topic.assignments.size());
+        if (mentions[topic.name] > 1) result = {topic.name, kInvalidRequest, "named twice"};
+        for (const auto& assignment : topic.assignments) {
+            const bool here = assignment.broker_ids.size() == 1 &&
+                              assignment.broker_ids[0] == config_.node_id.value();
+            if (result.error_code == 0 && !here) {
+                result = {topic.name, kInvalidReplicaAssignment, "one replica, on this broker"};
+            }
+        }
+        if (result.error_code == 0 && !body.validate_only) {
+            const std::size_t count = !topic.assignments.empty() ? topic.assignments.size()
+                                      : topic.num_partitions == -1
+                                          ? static_cast<std::size_t>(config_.default_partitions)
+                                          : static_cast<std::size_t>(topic.num_partitions);
+            add_topic(topic.name, count, out);
+            create.waiting.push_back(topic.name);
+        }
+        create.results.push_back(std::move(result));
+    }
+    creates_.push_back(std::move(create));
+    answer_ready_creates(out);
+}
+
+void Broker::answer_ready_creates(io::Outbox& out) {
+    for (auto it = creates_.begin(); it != creates_.end();) {
+        std::erase_if(it->waiting, [&](const std::string& name) { return topic_ready(name); });
+        if (!it->waiting.empty()) {
+            ++it;
+            continue;
+        }
+        kafka::CreateTopicsResponse answer;
+        for (const auto& result : it->results) {
+            answer.topics.push_back({result.name, result.error_code, result.message});
+        }
+        io::Bytes frame = kafka::encode_response_frame(it->correlation_id, it->version, answer);
+        frame.erase(frame.begin(), frame.begin() + 4);
+        ++stats_.answered;
+        out.push(io::ClientReply{it->client, it->sequence, std::move(frame)});
+        it = creates_.erase(it);
+    }
+}
+
+}  // namespace samsa::broker
