@@ -78,8 +78,7 @@ int main(int argc, char** argv) {
 
     samsa::runtime::BrokerCommand broker;
     auto* broker_app = app.add_subcommand(
-        "broker",
-        "Run one broker (ApiVersions, Metadata, CreateTopics so far; issue 4 in progress)");
+        "broker", "Run one broker (a subset of the Kafka protocol so far; issue 4 in progress)");
     broker_app->add_option("--node-id", broker.node_id, "This broker's id")
         ->capture_default_str()
         ->check(CLI::Range(0, 1 << 30));

@@ -74,6 +74,8 @@ void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
         }
     } else if (const auto* gone = std::get_if<io::ClientGone>(&event)) {
         std::erase_if(creates_, [&](const PendingCreate& c) { return c.client == gone->client; });
+        // Its Produce/Fetch answers are still collected (the appends happen); the driver drops
+        // them.
     } else if (std::holds_alternative<io::Start>(event)) {
         started_ = true;
         listing_ = next_token();  // the partitions already on disk
@@ -84,6 +86,7 @@ void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
         waiting_.pop_front();
         on_request(request, out);
     }
+    collect(out);
 }
 
 bool Broker::ready() const {
@@ -133,6 +136,17 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
     }
     if (const auto* create = std::get_if<kafka::CreateTopicsRequest>(&body)) {
         return on_create_topics(request, header.correlation_id, header.api_version, *create, out);
+    }
+    PendingData pending{
+        request.client, request.sequence, header.correlation_id, header.api_version, true, {}, {}};
+    if (const auto* produce = std::get_if<kafka::ProduceRequest>(&body)) {
+        return on_produce(std::move(pending), *produce, out);
+    }
+    if (const auto* fetch = std::get_if<kafka::FetchRequest>(&body)) {
+        return on_fetch(std::move(pending), *fetch, out);
+    }
+    if (const auto* list = std::get_if<kafka::ListOffsetsRequest>(&body)) {
+        return on_list_offsets(std::move(pending), *list, out);
     }
     close(request.client, out);  // an API this broker does not serve yet
 }

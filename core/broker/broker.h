@@ -8,9 +8,11 @@
 //
 // Served so far: ApiVersions (every version, including the error-35 answer in
 // v0 layout to a version samsa does not serve, which librdkafka sends first),
-// Metadata (this broker as the cluster and its controller, and its topics)
-// and CreateTopics (validated as Kafka does; answered once every new
-// partition's log is durable). Every other API in the advertised table
+// Metadata (this broker as the cluster and its controller, and its topics),
+// CreateTopics (validated as Kafka does; answered once every new partition's
+// log is durable), Produce (acks 0, 1 and all; answered once the batches are
+// durable), Fetch (answered at once: no long-poll yet) and ListOffsets
+// (earliest, latest, by timestamp). Every other API in the advertised table
 // decodes but is answered by closing the connection, as Kafka does for a
 // request it cannot handle - clients then see a broker that does not serve
 // them, never a wrong answer.
@@ -35,18 +37,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/base/ids.h"
 #include "core/base/time.h"
 #include "core/io/seam.h"
 #include "core/log/partition_log.h"
-
-namespace samsa::kafka {
-struct CreateTopicsRequest;
-struct MetadataRequest;
-struct MetadataResponse;
-}  // namespace samsa::kafka
+#include "net/kafka/messages.h"
 
 namespace samsa::broker {
 
@@ -122,9 +120,38 @@ private:
     [[nodiscard]] IoToken next_token() noexcept;
     [[nodiscard]] kafka::MetadataResponse metadata(const kafka::MetadataRequest& request) const;
 
+    // A Produce, Fetch or ListOffsets waiting for its partitions' logs.
+    using DataAnswer =
+        std::variant<kafka::ProduceResponse, kafka::FetchResponse, kafka::ListOffsetsResponse>;
+    struct Waiting {
+        const log::PartitionLog* log;
+        std::uint64_t id;   // the append (Produce) or read (Fetch, ListOffsets)
+        std::size_t topic;  // where its answer goes in the response
+        std::size_t partition;
+    };
+    struct PendingData {
+        ClientId client;
+        std::uint64_t sequence = 0;
+        std::int32_t correlation_id = 0;
+        std::int16_t version = 0;
+        bool reply = true;  // false: Produce with acks=0
+        DataAnswer answer;
+        std::vector<Waiting> waiting;
+    };
+
+    log::PartitionLog* partition_log(const std::string& topic, std::int32_t partition);
+    void on_produce(PendingData pending, const kafka::ProduceRequest& request, io::Outbox& out);
+    void on_fetch(PendingData pending, const kafka::FetchRequest& request, io::Outbox& out);
+    void on_list_offsets(PendingData pending, const kafka::ListOffsetsRequest& request,
+                         io::Outbox& out);
+    // Takes every log's finished appends and reads, fills the waiting answers
+    // and sends those that are complete.
+    void collect(io::Outbox& out);
+
     BrokerConfig config_;
     BrokerStats stats_;
     std::map<std::string, Topic> topics_;
+    std::vector<PendingData> data_;
     std::size_t partition_count_ = 0;
     std::uint32_t next_component_ = 1;
     std::uint64_t token_counter_ = 0;

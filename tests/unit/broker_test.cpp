@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/log/batch.h"
+#include "core/log/batch_builder.h"
 #include "net/kafka/api.h"
 #include "sim/fault_plan.h"
 #include "sim/world.h"
@@ -175,6 +177,17 @@ public:
         EXPECT_TRUE(body.ok());
         return body.ok() ? std::move(body).value() : Body{};
     }
+    // Sends a request and returns the reply's frame (nullopt: a reply without bytes).
+    std::optional<io::Bytes> raw(std::int16_t api_key, std::int16_t version,
+                                 const kafka::Request& request) {
+        const std::size_t before = replies_.size();
+        world_.deliver_client(kNode,
+                              io::ClientRequest{ClientId(1), sequence_++,
+                                                frame_of({api_key, version, 78, "t"}, request)});
+        settle();
+        EXPECT_EQ(replies_.size(), before + 1);
+        return replies_.size() == before + 1 ? replies_.back().frame : std::nullopt;
+    }
     void restart() {
         world_.crash(kNode);
         world_.restart(kNode, false);
@@ -250,6 +263,126 @@ TEST(BrokerTopics, CreateTopicsValidatesEachTopicAsKafkaDoes) {
     validate.validate_only = true;
     EXPECT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 1, validate).topics.at(0).error_code, 0);
     EXPECT_EQ(sim.broker()->topics(), want);  // validate_only creates nothing
+}
+
+// Batch i: `count` records "r<i>-<n>" with timestamps 5000 + 10 * i.
+io::Bytes records(int i, int count) {
+    log::BatchBuilder builder;
+    std::vector<std::string> values;
+    for (int n = 0; n < count; ++n)
+        values.push_back("r" + std::to_string(i) + "-" + std::to_string(n));
+    for (const auto& value : values) {
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(value.data());
+        builder.add(log::RecordInput{{}, std::span(bytes, value.size()), {}, 5000 + 10 * i});
+    }
+    return builder.build();
+}
+
+kafka::ProduceRequest produce(const std::string& topic, std::int32_t partition, io::Bytes data,
+                              std::int16_t acks = -1) {
+    kafka::ProduceRequest request;
+    request.acks = acks;
+    request.timeout_ms = 1000;
+    auto& t = request.topic_data.emplace_back();
+    t.name = topic;
+    t.partition_data.push_back({partition, std::move(data)});
+    return request;
+}
+
+kafka::FetchRequest fetch(const std::string& topic, std::int32_t partition, std::int64_t from) {
+    kafka::FetchRequest request;
+    request.max_bytes = 1 << 20;
+    auto& t = request.topics.emplace_back();
+    t.topic = topic;
+    auto& p = t.partitions.emplace_back();
+    p.partition = partition;
+    p.fetch_offset = from;
+    p.partition_max_bytes = 1 << 20;
+    return request;
+}
+
+kafka::ListOffsetsRequest list_offsets(const std::string& topic, std::int64_t timestamp) {
+    kafka::ListOffsetsRequest request;
+    auto& t = request.topics.emplace_back();
+    t.name = topic;
+    auto& p = t.partitions.emplace_back();
+    p.partition_index = 0;
+    p.timestamp = timestamp;
+    return request;
+}
+
+TEST(BrokerData, ProduceFetchAndListOffsets) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("t", 1)};
+    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    std::int64_t next = 0;
+    for (int i = 0; i < 5; ++i) {
+        const auto answer = sim.ask<kafka::ProduceResponse>(0, 7, produce("t", 0, records(i, 3)));
+        const auto& part = answer.responses.at(0).partition_responses.at(0);
+        EXPECT_EQ(part.error_code, 0);
+        EXPECT_EQ(part.base_offset, next);
+        next += 3;
+    }
+    // acks=0: the batch is appended and the reply carries no bytes.
+    EXPECT_FALSE(sim.raw(0, 7, produce("t", 0, records(5, 3), 0)).has_value());
+    next += 3;
+    const auto fetched = sim.ask<kafka::FetchResponse>(1, 11, fetch("t", 0, 4));
+    const auto& part = fetched.responses.at(0).partitions.at(0);
+    EXPECT_EQ(part.error_code, 0);
+    EXPECT_EQ(part.high_watermark, next);
+    auto spans = log::split_batches(part.records.value(), SIZE_MAX);
+    ASSERT_TRUE(spans.ok());
+    ASSERT_EQ(spans.value().size(), 5U);  // from the batch holding offset 4 to the end
+    EXPECT_EQ(spans.value().front().header.base_offset, Offset(3));
+    EXPECT_EQ(sim.ask<kafka::FetchResponse>(1, 4, fetch("t", 0, next))
+                  .responses.at(0)
+                  .partitions.at(0)
+                  .records.value()
+                  .size(),
+              0U);  // at the end: nothing yet
+    EXPECT_EQ(sim.ask<kafka::FetchResponse>(1, 4, fetch("t", 0, next + 1))
+                  .responses.at(0)
+                  .partitions.at(0)
+                  .error_code,
+              1);  // OFFSET_OUT_OF_RANGE
+    const auto at = [&](std::int64_t ts) {
+        return sim.ask<kafka::ListOffsetsResponse>(2, 2, list_offsets("t", ts))
+            .topics.at(0)
+            .partitions.at(0);
+    };
+    EXPECT_EQ(at(-2).offset, 0);
+    EXPECT_EQ(at(-1).offset, next);
+    EXPECT_EQ(at(5020).offset, 6);  // batch 2 (offsets 6-8) carries 5020
+    EXPECT_EQ(at(5020).timestamp, 5020);
+    EXPECT_EQ(at(5015).offset, 6);    // the first at or after 5015
+    EXPECT_EQ(at(99999).offset, -1);  // none that late
+    sim.restart();                    // acknowledged batches survive
+    EXPECT_EQ(at(-1).offset, next);
+}
+
+TEST(BrokerData, BadBatchesAndUnknownPartitionsGetKafkaErrors) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("t", 1)};
+    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    io::Bytes corrupt = records(0, 2);
+    corrupt.back() ^= 0x01;  // the CRC no longer matches
+    const auto code = [&](const kafka::ProduceRequest& request) {
+        return sim.ask<kafka::ProduceResponse>(0, 7, request)
+            .responses.at(0)
+            .partition_responses.at(0)
+            .error_code;
+    };
+    EXPECT_EQ(code(produce("t", 0, corrupt)), 2);           // CORRUPT_MESSAGE
+    EXPECT_EQ(code(produce("t", 0, io::Bytes{})), 87);      // INVALID_RECORD: no batch
+    EXPECT_EQ(code(produce("t", 1, records(0, 1))), 3);     // no partition 1
+    EXPECT_EQ(code(produce("nope", 0, records(0, 1))), 3);  // no such topic
+    EXPECT_EQ(sim.ask<kafka::ListOffsetsResponse>(2, 2, list_offsets("t", -1))
+                  .topics.at(0)
+                  .partitions.at(0)
+                  .offset,
+              0);  // nothing was stored
 }
 
 }  // namespace

@@ -1,0 +1,239 @@
+// Broker: the data path - Produce, Fetch and ListOffsets on the partitions'
+// logs. Each request becomes a PendingData whose answer is filled in as the
+// logs finish its appends and reads; collect() runs after every step.
+#include <algorithm>
+
+#include "core/broker/broker.h"
+#include "core/log/batch.h"
+#include "net/kafka/api.h"
+
+namespace samsa::broker {
+
+namespace {
+
+constexpr std::int16_t kUnknownTopicOrPartition = 3;
+constexpr std::int16_t kLeaderNotAvailable = 5;
+constexpr std::int16_t kOffsetOutOfRange = 1;
+constexpr std::int16_t kInvalidRecord = 87;
+constexpr std::int64_t kLatest = -1;
+constexpr std::int64_t kEarliest = -2;
+
+template <class Body>
+io::Bytes response(std::int32_t correlation_id, std::int16_t version, const Body& body) {
+    io::Bytes frame = kafka::encode_response_frame(correlation_id, version, body);
+    frame.erase(frame.begin(), frame.begin() + 4);
+    return frame;
+}
+
+}  // namespace
+
+log::PartitionLog* Broker::partition_log(const std::string& topic, std::int32_t partition) {
+    const auto found = topics_.find(topic);
+    if (found == topics_.end() || partition < 0 ||
+        static_cast<std::size_t>(partition) >= found->second.partitions.size()) {
+        return nullptr;
+    }
+    return found->second.partitions[static_cast<std::size_t>(partition)].log.get();
+}
+
+// Every batch of a partition is validated before any is appended; a batch the
+// log refuses later (back-pressure) fails the partition from there on.
+void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& request,
+                        io::Outbox& out) {
+    pending.reply = request.acks != 0;
+    auto& answer = pending.answer.emplace<kafka::ProduceResponse>();
+    for (const auto& topic : request.topic_data) {
+        auto& topic_answer = answer.responses.emplace_back();
+        topic_answer.name = topic.name;
+        for (const auto& data : topic.partition_data) {
+            auto& part = topic_answer.partition_responses.emplace_back();
+            part.index = data.index;
+            part.base_offset = -1;
+            log::PartitionLog* partition = partition_log(topic.name, data.index);
+            if (partition == nullptr) {
+                part.error_code = kUnknownTopicOrPartition;
+                continue;
+            }
+            part.log_start_offset = partition->log_start().value();
+            if (partition->state() != log::PartitionLog::State::ready) {
+                part.error_code = kLeaderNotAvailable;
+                continue;
+            }
+            const io::Bytes empty;
+            const io::Bytes& records = data.records ? *data.records : empty;
+            auto batches = log::split_batches(records, config_.log.batch_bytes_max);
+            if (!batches.ok() || batches.value().empty()) {
+                part.error_code =
+                    batches.ok() ? kInvalidRecord : log::kafka_error_code(batches.error());
+                continue;
+            }
+            for (const auto& span : batches.value()) {
+                const auto first = records.begin() + static_cast<long>(span.offset);
+                auto appended = partition->append(
+                    io::Bytes(first, first + static_cast<long>(span.length)), 0, out);
+                if (!appended.ok()) {
+                    part.error_code = log::kafka_error_code(appended.error());
+                    break;
+                }
+                if (part.base_offset < 0) part.base_offset = appended.value().base.value();
+                pending.waiting.push_back({partition, appended.value().id,
+                                           answer.responses.size() - 1,
+                                           topic_answer.partition_responses.size() - 1});
+            }
+        }
+    }
+    data_.push_back(std::move(pending));
+}
+
+void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, io::Outbox& out) {
+    auto& answer = pending.answer.emplace<kafka::FetchResponse>();
+    std::int64_t budget = request.max_bytes > 0 ? request.max_bytes : INT32_MAX;
+    for (const auto& topic : request.topics) {
+        auto& topic_answer = answer.responses.emplace_back();
+        topic_answer.topic = topic.topic;
+        for (const auto& wanted : topic.partitions) {
+            auto& part = topic_answer.partitions.emplace_back();
+            part.partition_index = wanted.partition;
+            log::PartitionLog* partition = partition_log(topic.topic, wanted.partition);
+            if (partition == nullptr) {
+                part.error_code = kUnknownTopicOrPartition;
+                continue;
+            }
+            part.high_watermark = partition->readable_end().value();
+            part.last_stable_offset = part.high_watermark;
+            part.log_start_offset = partition->log_start().value();
+            const Offset from(wanted.fetch_offset);
+            if (from < partition->log_start() || from > partition->readable_end()) {
+                part.error_code = kOffsetOutOfRange;
+                continue;
+            }
+            if (from == partition->readable_end() || budget <= 0) continue;  // nothing new
+            const auto limit = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+                std::min<std::int64_t>(wanted.partition_max_bytes, budget), 1, INT32_MAX));
+            auto read = partition->read(from, limit, out);
+            if (!read.ok()) {
+                part.error_code = log::kafka_error_code(read.error());
+                continue;
+            }
+            budget -= limit;
+            pending.waiting.push_back({partition, read.value(), answer.responses.size() - 1,
+                                       topic_answer.partitions.size() - 1});
+        }
+    }
+    data_.push_back(std::move(pending));
+}
+
+void Broker::on_list_offsets(PendingData pending, const kafka::ListOffsetsRequest& request,
+                             io::Outbox& out) {
+    auto& answer = pending.answer.emplace<kafka::ListOffsetsResponse>();
+    for (const auto& topic : request.topics) {
+        auto& topic_answer = answer.topics.emplace_back();
+        topic_answer.name = topic.name;
+        for (const auto& wanted : topic.partitions) {
+            auto& part = topic_answer.partitions.emplace_back();
+            part.partition_index = wanted.partition_index;
+            log::PartitionLog* partition = partition_log(topic.name, wanted.partition_index);
+            if (partition == nullptr) {
+                part.error_code = kUnknownTopicOrPartition;
+                continue;
+            }
+            if (wanted.timestamp == kLatest || wanted.timestamp == kEarliest) {
+                part.offset = wanted.timestamp == kLatest ? partition->readable_end().value()
+                                                          : partition->log_start().value();
+                part.old_style_offsets = {part.offset};
+                continue;
+            }
+            auto lookup = partition->find_offset_by_time(wanted.timestamp, out);
+            if (!lookup.ok()) {
+                part.error_code = log::kafka_error_code(lookup.error());
+                continue;
+            }
+            pending.waiting.push_back({partition, lookup.value(), answer.topics.size() - 1,
+                                       topic_answer.partitions.size() - 1});
+        }
+    }
+    data_.push_back(std::move(pending));
+}
+
+namespace {
+
+void fill(kafka::ProduceResponse& answer, std::pair<std::size_t, std::size_t> at,
+          const log::AppendResult& done) {
+    auto& part = answer.responses[at.first].partition_responses[at.second];
+    if (done.error && part.error_code == 0) part.error_code = log::kafka_error_code(*done.error);
+}
+
+void fill(kafka::FetchResponse& answer, std::pair<std::size_t, std::size_t> at,
+          log::ReadResult& done) {
+    auto& part = answer.responses[at.first].partitions[at.second];
+    if (done.error) {
+        part.error_code = log::kafka_error_code(*done.error);
+        return;
+    }
+    part.records = std::move(done.batches);
+}
+
+void fill(kafka::ListOffsetsResponse& answer, std::pair<std::size_t, std::size_t> at,
+          const log::ReadResult& done) {
+    auto& part = answer.topics[at.first].partitions[at.second];
+    if (done.error) {
+        part.error_code = log::kafka_error_code(*done.error);
+    } else if (done.time_match) {
+        part.offset = done.time_match->offset.value();
+        part.timestamp = done.time_match->timestamp_ms;
+        part.old_style_offsets = {part.offset};
+    }
+}
+
+}  // namespace
+
+void Broker::collect(io::Outbox& out) {
+    for (auto& [name, topic] : topics_) {
+        for (auto& partition : topic.partitions) {
+            const log::PartitionLog* log = partition.log.get();
+            for (auto& done : partition.log->take_completed()) {
+                for (auto& pending : data_) {
+                    auto* answer = std::get_if<kafka::ProduceResponse>(&pending.answer);
+                    const auto at = std::find_if(
+                        pending.waiting.begin(), pending.waiting.end(),
+                        [&](const Waiting& w) { return w.log == log && w.id == done.id; });
+                    if (answer == nullptr || at == pending.waiting.end()) continue;
+                    fill(*answer, {at->topic, at->partition}, done);
+                    pending.waiting.erase(at);
+                }
+            }
+            for (auto& done : partition.log->take_reads()) {
+                for (auto& pending : data_) {
+                    const auto at = std::find_if(
+                        pending.waiting.begin(), pending.waiting.end(),
+                        [&](const Waiting& w) { return w.log == log && w.id == done.id; });
+                    if (at == pending.waiting.end()) continue;
+                    if (auto* fetch = std::get_if<kafka::FetchResponse>(&pending.answer)) {
+                        fill(*fetch, {at->topic, at->partition}, done);
+                    } else if (auto* list =
+                                   std::get_if<kafka::ListOffsetsResponse>(&pending.answer)) {
+                        fill(*list, {at->topic, at->partition}, done);
+                    }
+                    pending.waiting.erase(at);
+                }
+            }
+        }
+    }
+    for (auto it = data_.begin(); it != data_.end();) {
+        if (!it->waiting.empty()) {
+            ++it;
+            continue;
+        }
+        std::optional<io::Bytes> frame;
+        if (it->reply) {
+            frame = std::visit(
+                [&](const auto& body) { return response(it->correlation_id, it->version, body); },
+                it->answer);
+        }
+        ++stats_.answered;
+        out.push(io::ClientReply{it->client, it->sequence, std::move(frame)});
+        it = data_.erase(it);
+    }
+}
+
+}  // namespace samsa::broker
