@@ -12,13 +12,6 @@ constexpr std::int16_t kUnknownTopicOrPartition = 3;
 constexpr std::int16_t kLeaderNotAvailable = 5;
 
 // A response frame without its size prefix (the listener writes that).
-template <class Body>
-io::Bytes response(std::int32_t correlation_id, std::int16_t version, const Body& body) {
-    io::Bytes frame = kafka::encode_response_frame(correlation_id, version, body);
-    frame.erase(frame.begin(), frame.begin() + 4);
-    return frame;
-}
-
 }  // namespace
 
 kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request) const {
@@ -126,13 +119,15 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
     const auto& body = parsed.value().body;
     if (std::holds_alternative<kafka::ApiVersionsRequest>(body)) {
         return reply(request,
-                     response(header.correlation_id, header.api_version,
-                              kafka::api_versions_response(kafka::error_none)),
+                     kafka::encode_response(header.correlation_id, header.api_version,
+                                            kafka::api_versions_response(kafka::error_none)),
                      out);
     }
     if (const auto* wanted = std::get_if<kafka::MetadataRequest>(&body)) {
-        return reply(request,
-                     response(header.correlation_id, header.api_version, metadata(*wanted)), out);
+        return reply(
+            request,
+            kafka::encode_response(header.correlation_id, header.api_version, metadata(*wanted)),
+            out);
     }
     if (const auto* create = std::get_if<kafka::CreateTopicsRequest>(&body)) {
         return on_create_topics(request, header.correlation_id, header.api_version, *create, out);

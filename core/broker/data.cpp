@@ -18,13 +18,6 @@ constexpr std::int16_t kInvalidRecord = 87;
 constexpr std::int64_t kLatest = -1;
 constexpr std::int64_t kEarliest = -2;
 
-template <class Body>
-io::Bytes response(std::int32_t correlation_id, std::int16_t version, const Body& body) {
-    io::Bytes frame = kafka::encode_response_frame(correlation_id, version, body);
-    frame.erase(frame.begin(), frame.begin() + 4);
-    return frame;
-}
-
 }  // namespace
 
 log::PartitionLog* Broker::partition_log(const std::string& topic, std::int32_t partition) {
@@ -227,7 +220,9 @@ void Broker::collect(io::Outbox& out) {
         std::optional<io::Bytes> frame;
         if (it->reply) {
             frame = std::visit(
-                [&](const auto& body) { return response(it->correlation_id, it->version, body); },
+                [&](const auto& body) {
+                    return kafka::encode_response(it->correlation_id, it->version, body);
+                },
                 it->answer);
         }
         ++stats_.answered;

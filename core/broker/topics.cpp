@@ -182,8 +182,7 @@ void Broker::answer_ready_creates(io::Outbox& out) {
         for (const auto& result : it->results) {
             answer.topics.push_back({result.name, result.error_code, result.message});
         }
-        io::Bytes frame = kafka::encode_response_frame(it->correlation_id, it->version, answer);
-        frame.erase(frame.begin(), frame.begin() + 4);
+        io::Bytes frame = kafka::encode_response(it->correlation_id, it->version, answer);
         ++stats_.answered;
         out.push(io::ClientReply{it->client, it->sequence, std::move(frame)});
         it = creates_.erase(it);

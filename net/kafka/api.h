@@ -95,6 +95,18 @@ Bytes encode_response_frame(std::int32_t correlation_id, std::int16_t version, c
     return frame;
 }
 
+// The same without the size prefix: what a listener that writes the prefix
+// itself (runtime/kafka_listener) is handed.
+template <class Body>
+Bytes encode_response(std::int32_t correlation_id, std::int16_t version, const Body& body) {
+    SAMSA_ASSERT(version >= Body::min_version && version <= Body::max_version);
+    Bytes frame;
+    Writer writer(frame);
+    writer.write_int32(correlation_id);
+    body.encode(version, writer);
+    return frame;
+}
+
 // The answer to an ApiVersions request of a version samsa does not serve
 // (librdkafka opens with v3): a v0-layout body with error 35 and the full
 // table, from which the client picks a version it shares with samsa.
