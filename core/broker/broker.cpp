@@ -65,7 +65,16 @@ void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
         } else {
             on_log_io(*done, out);
         }
+    } else if (const auto* fired = std::get_if<io::TimerFired>(&event)) {
+        on_timer(fired->timer, out);
     } else if (const auto* gone = std::get_if<io::ClientGone>(&event)) {
+        for (const auto& pending : data_) {
+            if (pending.client == gone->client && pending.timer) {
+                out.push(io::CancelTimer{*pending.timer});
+            }
+        }
+        std::erase_if(data_,
+                      [&](const PendingData& p) { return p.client == gone->client && p.timer; });
         std::erase_if(creates_, [&](const PendingCreate& c) { return c.client == gone->client; });
         // Its Produce/Fetch answers are still collected (the appends happen); the driver drops
         // them.
@@ -132,8 +141,15 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
     if (const auto* create = std::get_if<kafka::CreateTopicsRequest>(&body)) {
         return on_create_topics(request, header.correlation_id, header.api_version, *create, out);
     }
-    PendingData pending{
-        request.client, request.sequence, header.correlation_id, header.api_version, true, {}, {}};
+    PendingData pending{request.client,
+                        request.sequence,
+                        header.correlation_id,
+                        header.api_version,
+                        true,
+                        {},
+                        {},
+                        {},
+                        {}};
     if (const auto* produce = std::get_if<kafka::ProduceRequest>(&body)) {
         return on_produce(std::move(pending), *produce, out);
     }

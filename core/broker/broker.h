@@ -11,11 +11,10 @@
 // Metadata (this broker as the cluster and its controller, and its topics),
 // CreateTopics (validated as Kafka does; answered once every new partition's
 // log is durable), Produce (acks 0, 1 and all; answered once the batches are
-// durable), Fetch (answered at once: no long-poll yet) and ListOffsets
-// (earliest, latest, by timestamp). Every other API in the advertised table
-// decodes but is answered by closing the connection, as Kafka does for a
-// request it cannot handle - clients then see a broker that does not serve
-// them, never a wrong answer.
+// durable), Fetch (a fetch that finds nothing waits for an append or its
+// max wait) and ListOffsets (earliest, latest, by timestamp). Every other API in the advertised
+// table decodes but is answered by closing the connection, as Kafka does for a request it cannot
+// handle - clients then see a broker that does not serve them, never a wrong answer.
 //
 // Topics. Each partition is a log::PartitionLog whose files are named
 // "<topic>-<partition>-..." in the data directory; at start the broker lists
@@ -137,11 +136,19 @@ private:
         bool reply = true;  // false: Produce with acks=0
         DataAnswer answer;
         std::vector<Waiting> waiting;
+        // A Fetch that found nothing waits (long-poll) until data arrives or
+        // its max wait passes; it keeps its request to run again.
+        std::optional<kafka::FetchRequest> fetch;
+        std::optional<TimerId> timer;  // armed while parked
     };
 
     log::PartitionLog* partition_log(const std::string& topic, std::int32_t partition);
     void on_produce(PendingData pending, const kafka::ProduceRequest& request, io::Outbox& out);
     void on_fetch(PendingData pending, const kafka::FetchRequest& request, io::Outbox& out);
+    // Fills a Fetch's answer from the logs; true if it found (or will read) data.
+    bool run_fetch(PendingData& pending, io::Outbox& out);
+    void wake_fetches(io::Outbox& out);
+    void on_timer(TimerId timer, io::Outbox& out);
     void on_list_offsets(PendingData pending, const kafka::ListOffsetsRequest& request,
                          io::Outbox& out);
     // Takes every log's finished appends and reads, fills the waiting answers
@@ -152,6 +159,8 @@ private:
     BrokerStats stats_;
     std::map<std::string, Topic> topics_;
     std::vector<PendingData> data_;
+    std::uint64_t timer_counter_ = 0;
+    std::size_t parked_fetches_max_ = 4096;  // beyond: answered at once
     std::size_t partition_count_ = 0;
     std::uint32_t next_component_ = 1;
     std::uint64_t token_counter_ = 0;

@@ -79,7 +79,24 @@ void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& reques
 }
 
 void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, io::Outbox& out) {
+    pending.fetch = request;
+    const bool found = run_fetch(pending, out);
+    const std::size_t parked = static_cast<std::size_t>(std::count_if(
+        data_.begin(), data_.end(), [](const PendingData& p) { return p.timer.has_value(); }));
+    if (!found && request.max_wait_ms > 0 && request.min_bytes > 0 &&
+        parked < parked_fetches_max_) {
+        // Long-poll: wait for data (wake_fetches) or for max_wait_ms (on_timer).
+        pending.timer = TimerId(++timer_counter_);
+        out.push(io::SetTimer{*pending.timer, Duration::milliseconds(request.max_wait_ms)});
+    }
+    data_.push_back(std::move(pending));
+}
+
+bool Broker::run_fetch(PendingData& pending, io::Outbox& out) {
+    const kafka::FetchRequest& request = *pending.fetch;
     auto& answer = pending.answer.emplace<kafka::FetchResponse>();
+    pending.waiting.clear();
+    bool found = false;
     std::int64_t budget = request.max_bytes > 0 ? request.max_bytes : INT32_MAX;
     for (const auto& topic : request.topics) {
         auto& topic_answer = answer.responses.emplace_back();
@@ -90,6 +107,7 @@ void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, i
             log::PartitionLog* partition = partition_log(topic.topic, wanted.partition);
             if (partition == nullptr) {
                 part.error_code = kUnknownTopicOrPartition;
+                found = true;  // errors are answered at once
                 continue;
             }
             part.high_watermark = partition->readable_end().value();
@@ -98,12 +116,14 @@ void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, i
             const Offset from(wanted.fetch_offset);
             if (from < partition->log_start() || from > partition->readable_end()) {
                 part.error_code = kOffsetOutOfRange;
+                found = true;
                 continue;
             }
             if (from == partition->readable_end() || budget <= 0) continue;  // nothing new
             const auto limit = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
                 std::min<std::int64_t>(wanted.partition_max_bytes, budget), 1, INT32_MAX));
             auto read = partition->read(from, limit, out);
+            found = true;
             if (!read.ok()) {
                 part.error_code = log::kafka_error_code(read.error());
                 continue;
@@ -113,7 +133,27 @@ void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, i
                                        topic_answer.partitions.size() - 1});
         }
     }
-    data_.push_back(std::move(pending));
+    return found;
+}
+
+// New data was appended: parked fetches look again, and those that now find
+// something stop waiting.
+void Broker::wake_fetches(io::Outbox& out) {
+    for (auto& pending : data_) {
+        if (!pending.timer) continue;
+        if (run_fetch(pending, out)) {
+            out.push(io::CancelTimer{*pending.timer});
+            pending.timer.reset();
+        }
+    }
+}
+
+void Broker::on_timer(TimerId timer, io::Outbox& out) {
+    for (auto& pending : data_) {
+        if (pending.timer != timer) continue;
+        pending.timer.reset();  // answered now with what there is (a timer may fire early: fine)
+        run_fetch(pending, out);
+    }
 }
 
 void Broker::on_list_offsets(PendingData pending, const kafka::ListOffsetsRequest& request,
@@ -181,10 +221,12 @@ void fill(kafka::ListOffsetsResponse& answer, std::pair<std::size_t, std::size_t
 }  // namespace
 
 void Broker::collect(io::Outbox& out) {
+    bool appended = false;
     for (auto& [name, topic] : topics_) {
         for (auto& partition : topic.partitions) {
             const log::PartitionLog* log = partition.log.get();
             for (auto& done : partition.log->take_completed()) {
+                appended = appended || !done.error;
                 for (auto& pending : data_) {
                     auto* answer = std::get_if<kafka::ProduceResponse>(&pending.answer);
                     const auto at = std::find_if(
@@ -212,8 +254,25 @@ void Broker::collect(io::Outbox& out) {
             }
         }
     }
+    if (appended) wake_fetches(out);  // their reads may have been served at once: see below
+    for (auto& [name, topic] : topics_) {
+        for (auto& partition : topic.partitions) {
+            for (auto& done : partition.log->take_reads()) {
+                for (auto& pending : data_) {
+                    auto* fetch = std::get_if<kafka::FetchResponse>(&pending.answer);
+                    const auto at = std::find_if(
+                        pending.waiting.begin(), pending.waiting.end(), [&](const Waiting& w) {
+                            return w.log == partition.log.get() && w.id == done.id;
+                        });
+                    if (fetch == nullptr || at == pending.waiting.end()) continue;
+                    fill(*fetch, {at->topic, at->partition}, done);
+                    pending.waiting.erase(at);
+                }
+            }
+        }
+    }
     for (auto it = data_.begin(); it != data_.end();) {
-        if (!it->waiting.empty()) {
+        if (!it->waiting.empty() || it->timer) {
             ++it;
             continue;
         }

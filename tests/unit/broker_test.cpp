@@ -188,6 +188,23 @@ public:
         EXPECT_EQ(replies_.size(), before + 1);
         return replies_.size() == before + 1 ? replies_.back().frame : std::nullopt;
     }
+    // Sends without waiting; returns the request's sequence.
+    std::uint64_t send(std::int16_t api_key, std::int16_t version, const kafka::Request& request) {
+        const std::uint64_t sequence = sequence_++;
+        world_.deliver_client(kNode,
+                              io::ClientRequest{ClientId(1), sequence,
+                                                frame_of({api_key, version, 79, "t"}, request)});
+        return sequence;
+    }
+    void run(Duration how_long) { world_.run_until(world_.now() + how_long); }
+    [[nodiscard]] Instant now() const { return world_.now(); }
+    // The reply to `sequence`, once there is one.
+    const io::ClientReply* reply_to(std::uint64_t sequence) const {
+        for (const auto& reply : replies_) {
+            if (reply.sequence == sequence) return &reply;
+        }
+        return nullptr;
+    }
     void restart() {
         world_.crash(kNode);
         world_.restart(kNode, false);
@@ -383,6 +400,48 @@ TEST(BrokerData, BadBatchesAndUnknownPartitionsGetKafkaErrors) {
                   .partitions.at(0)
                   .offset,
               0);  // nothing was stored
+}
+
+kafka::FetchResponse decode_fetch(const io::ClientReply& reply, std::int16_t version) {
+    kafka::Reader reader(*reply.frame);
+    reader.read_int32();
+    auto body = kafka::FetchResponse::decode(version, reader);
+    EXPECT_TRUE(body.ok());
+    return body.ok() ? std::move(body).value() : kafka::FetchResponse{};
+}
+
+TEST(BrokerData, FetchAtTheEndWaitsForDataOrItsMaxWait) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("t", 1)};
+    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    kafka::FetchRequest waiting = fetch("t", 0, 0);
+    waiting.max_wait_ms = 10000;
+    waiting.min_bytes = 1;
+    const auto parked = sim.send(1, 11, waiting);
+    sim.run(Duration::milliseconds(500));
+    EXPECT_EQ(sim.reply_to(parked), nullptr);  // nothing to read yet: it waits
+    sim.send(0, 7, produce("t", 0, records(0, 2)));
+    sim.run(Duration::milliseconds(100));
+    const auto* woken = sim.reply_to(parked);
+    ASSERT_NE(woken, nullptr);  // the append woke it, long before its max wait
+    const auto answer = decode_fetch(*woken, 11);
+    EXPECT_EQ(answer.responses.at(0).partitions.at(0).high_watermark, 2);
+    EXPECT_FALSE(answer.responses.at(0).partitions.at(0).records.value().empty());
+
+    kafka::FetchRequest idle = fetch("t", 0, 2);
+    idle.max_wait_ms = 300;
+    idle.min_bytes = 1;
+    const Instant sent = sim.now();
+    const auto timed = sim.send(1, 11, idle);
+    sim.run(Duration::milliseconds(200));
+    EXPECT_EQ(sim.reply_to(timed), nullptr);
+    sim.run(Duration::seconds(1));
+    const auto* expired = sim.reply_to(timed);
+    ASSERT_NE(expired, nullptr);  // answered, empty, once its max wait passed
+    EXPECT_TRUE(
+        decode_fetch(*expired, 11).responses.at(0).partitions.at(0).records.value().empty());
+    EXPECT_GE(sim.now() - sent, Duration::milliseconds(300));
 }
 
 }  // namespace
