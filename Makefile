@@ -30,6 +30,9 @@ SAMSA = $(BUILD)/runtime/samsa
 
 MESON_TEST_FLAGS := --no-rebuild --print-errorlogs
 ASAN_SETUP := -Db_sanitize=address$(comma)undefined -Db_lundef=false -Dbench=false
+# ASan + UBSan run the simulator ~5-10x slower: fewer seeds (the full sweeps
+# run in `make test`), applied to an existing build-asan/ too.
+ASAN_SEEDS := -Dsim_seeds=40 -Dsim_crash_seeds=150
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
@@ -74,6 +77,7 @@ test: build
 
 test-asan: bootstrap
 	$(call meson_setup,$(BUILD_ASAN),$(ASAN_SETUP))
+	@meson configure "$(BUILD_ASAN)" $(ASAN_SEEDS)
 	@echo "==> meson compile -C $(BUILD_ASAN)"
 	@meson compile -C "$(BUILD_ASAN)"
 	$(call meson_test,$(BUILD_ASAN),$(ASAN_ENV),--suite unit --suite sim --suite property)
