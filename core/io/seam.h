@@ -77,10 +77,11 @@ struct PageAlignedLargeAllocator {
     }
     void deallocate(T* memory, std::size_t n) noexcept {
         const std::size_t bytes = n * sizeof(T);
+        // Unsized forms: clang enables sized deallocation only on request.
         if (bytes >= aligned_from_bytes) {
-            ::operator delete(memory, bytes, page);
+            ::operator delete(memory, page);
         } else {
-            ::operator delete(memory, bytes);
+            ::operator delete(memory);
         }
     }
     template <class U>
