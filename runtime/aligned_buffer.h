@@ -23,7 +23,7 @@ public:
     AlignedBuffer() = default;
     // `capacity` is rounded up to a multiple of io::direct_alignment.
     explicit AlignedBuffer(std::size_t capacity) {
-        capacity_ = round_up(capacity == 0 ? 1 : capacity);
+        capacity_ = io::align_up(capacity == 0 ? 1 : capacity);
         void* memory = std::aligned_alloc(io::direct_alignment, capacity_);
         SAMSA_ASSERT_MSG(memory != nullptr, "out of memory for an aligned buffer");
         memory_.reset(static_cast<std::uint8_t*>(memory));
@@ -33,10 +33,6 @@ public:
     [[nodiscard]] const std::uint8_t* data() const noexcept { return memory_.get(); }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
     [[nodiscard]] bool empty() const noexcept { return memory_ == nullptr; }
-
-    static constexpr std::size_t round_up(std::size_t n) noexcept {
-        return (n + io::direct_alignment - 1) / io::direct_alignment * io::direct_alignment;
-    }
 
 private:
     struct Free {

@@ -312,7 +312,7 @@ void UringDisk::start_read(OperationId id, Operation& operation, const io::Read&
     if (is_direct(read.file)) {
         // Widened to aligned boundaries; finish_read() cuts out what was asked.
         operation.aligned_skip = read.offset % io::direct_alignment;
-        operation.total_bytes = AlignedBuffer::round_up(operation.aligned_skip + length);
+        operation.total_bytes = io::align_up(operation.aligned_skip + length);
         operation.aligned = buffers_.take(operation.total_bytes);
     } else {
         operation.total_bytes = length;

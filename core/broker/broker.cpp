@@ -101,9 +101,10 @@ bool Broker::ready() const {
     return true;
 }
 
-void Broker::reply(const io::ClientRequest& request, io::Bytes frame, io::Outbox& out) {
+void Broker::reply(ClientId client, std::uint64_t sequence, std::optional<io::Bytes> frame,
+                   io::Outbox& out) {
     ++stats_.answered;
-    out.push(io::ClientReply{request.client, request.sequence, std::move(frame)});
+    out.push(io::ClientReply{client, sequence, std::move(frame)});
 }
 
 void Broker::close(ClientId client, io::Outbox& out) {
@@ -118,23 +119,26 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
         const auto& error = parsed.error();
         if (error.kind == kafka::RequestErrorKind::unsupported_version &&
             error.header.api_key == kafka::ApiVersionsRequest::api_key) {
-            io::Bytes frame = kafka::encode_api_versions_fallback(error.header.correlation_id);
-            frame.erase(frame.begin(), frame.begin() + 4);
-            return reply(request, std::move(frame), out);
+            // The v0 layout, which every client can read (kafka-compat.md).
+            return reply(request.client, request.sequence,
+                         kafka::encode_response(
+                             error.header.correlation_id, 0,
+                             kafka::api_versions_response(kafka::error_unsupported_version)),
+                         out);
         }
         return close(request.client, out);
     }
     const auto& header = parsed.value().header;
     const auto& body = parsed.value().body;
     if (std::holds_alternative<kafka::ApiVersionsRequest>(body)) {
-        return reply(request,
+        return reply(request.client, request.sequence,
                      kafka::encode_response(header.correlation_id, header.api_version,
                                             kafka::api_versions_response(kafka::error_none)),
                      out);
     }
     if (const auto* wanted = std::get_if<kafka::MetadataRequest>(&body)) {
         return reply(
-            request,
+            request.client, request.sequence,
             kafka::encode_response(header.correlation_id, header.api_version, metadata(*wanted)),
             out);
     }

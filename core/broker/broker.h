@@ -103,11 +103,14 @@ private:
     };
 
     void on_request(const io::ClientRequest& request, io::Outbox& out);
-    void reply(const io::ClientRequest& request, io::Bytes frame, io::Outbox& out);
+    // Every answer goes out here: `frame` absent for a request without one.
+    void reply(ClientId client, std::uint64_t sequence, std::optional<io::Bytes> frame,
+               io::Outbox& out);
     void close(ClientId client, io::Outbox& out);
     void on_listed(const io::IoCompleted& done, io::Outbox& out);
     void on_log_io(const io::IoCompleted& done, io::Outbox& out);
-    Topic& add_topic(const std::string& name, std::size_t partitions, io::Outbox& out);
+    Topic& add_topic(const std::string& name, std::size_t partitions,
+                     const std::vector<std::string>& names, io::Outbox& out);
     [[nodiscard]] bool topic_ready(const std::string& name) const;
     void answer_ready_creates(io::Outbox& out);
     void on_create_topics(const io::ClientRequest& request, std::int32_t correlation_id,
@@ -154,6 +157,7 @@ private:
     // Takes every log's finished appends and reads, fills the waiting answers
     // and sends those that are complete.
     void collect(io::Outbox& out);
+    bool drain_logs();
 
     BrokerConfig config_;
     BrokerStats stats_;

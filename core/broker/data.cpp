@@ -220,56 +220,51 @@ void fill(kafka::ListOffsetsResponse& answer, std::pair<std::size_t, std::size_t
 
 }  // namespace
 
-void Broker::collect(io::Outbox& out) {
+// Hands each finished append and read of every log to the request waiting
+// for it; true if an append succeeded (parked fetches may now find data).
+bool Broker::drain_logs() {
     bool appended = false;
+    const auto settle = [&](const log::PartitionLog* log, std::uint64_t id, auto&& fill_answer) {
+        for (auto& pending : data_) {
+            const auto at =
+                std::find_if(pending.waiting.begin(), pending.waiting.end(),
+                             [&](const Waiting& w) { return w.log == log && w.id == id; });
+            if (at == pending.waiting.end()) continue;
+            fill_answer(pending.answer, std::pair{at->topic, at->partition});
+            pending.waiting.erase(at);
+            return;
+        }
+    };
     for (auto& [name, topic] : topics_) {
         for (auto& partition : topic.partitions) {
             const log::PartitionLog* log = partition.log.get();
             for (auto& done : partition.log->take_completed()) {
                 appended = appended || !done.error;
-                for (auto& pending : data_) {
-                    auto* answer = std::get_if<kafka::ProduceResponse>(&pending.answer);
-                    const auto at = std::find_if(
-                        pending.waiting.begin(), pending.waiting.end(),
-                        [&](const Waiting& w) { return w.log == log && w.id == done.id; });
-                    if (answer == nullptr || at == pending.waiting.end()) continue;
-                    fill(*answer, {at->topic, at->partition}, done);
-                    pending.waiting.erase(at);
-                }
+                settle(log, done.id, [&](DataAnswer& answer, auto at) {
+                    if (auto* produce = std::get_if<kafka::ProduceResponse>(&answer)) {
+                        fill(*produce, at, done);
+                    }
+                });
             }
             for (auto& done : partition.log->take_reads()) {
-                for (auto& pending : data_) {
-                    const auto at = std::find_if(
-                        pending.waiting.begin(), pending.waiting.end(),
-                        [&](const Waiting& w) { return w.log == log && w.id == done.id; });
-                    if (at == pending.waiting.end()) continue;
-                    if (auto* fetch = std::get_if<kafka::FetchResponse>(&pending.answer)) {
-                        fill(*fetch, {at->topic, at->partition}, done);
-                    } else if (auto* list =
-                                   std::get_if<kafka::ListOffsetsResponse>(&pending.answer)) {
-                        fill(*list, {at->topic, at->partition}, done);
+                settle(log, done.id, [&](DataAnswer& answer, auto at) {
+                    if (auto* fetch = std::get_if<kafka::FetchResponse>(&answer)) {
+                        fill(*fetch, at, done);
+                    } else if (auto* list = std::get_if<kafka::ListOffsetsResponse>(&answer)) {
+                        fill(*list, at, done);
                     }
-                    pending.waiting.erase(at);
-                }
+                });
             }
         }
     }
-    if (appended) wake_fetches(out);  // their reads may have been served at once: see below
-    for (auto& [name, topic] : topics_) {
-        for (auto& partition : topic.partitions) {
-            for (auto& done : partition.log->take_reads()) {
-                for (auto& pending : data_) {
-                    auto* fetch = std::get_if<kafka::FetchResponse>(&pending.answer);
-                    const auto at = std::find_if(
-                        pending.waiting.begin(), pending.waiting.end(), [&](const Waiting& w) {
-                            return w.log == partition.log.get() && w.id == done.id;
-                        });
-                    if (fetch == nullptr || at == pending.waiting.end()) continue;
-                    fill(*fetch, {at->topic, at->partition}, done);
-                    pending.waiting.erase(at);
-                }
-            }
-        }
+    return appended;
+}
+
+void Broker::collect(io::Outbox& out) {
+    // Woken fetches may be served from the logs' caches at once: drain again.
+    if (drain_logs()) {
+        wake_fetches(out);
+        drain_logs();
     }
     for (auto it = data_.begin(); it != data_.end();) {
         if (!it->waiting.empty() || it->timer) {
@@ -284,8 +279,7 @@ void Broker::collect(io::Outbox& out) {
                 },
                 it->answer);
         }
-        ++stats_.answered;
-        out.push(io::ClientReply{it->client, it->sequence, std::move(frame)});
+        reply(it->client, it->sequence, std::move(frame), out);
         it = data_.erase(it);
     }
 }

@@ -63,14 +63,17 @@ std::map<std::string, std::size_t> Broker::topics() const {
     return all;
 }
 
-Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions, io::Outbox& out) {
+// `names`: the data directory as listed once for every partition (each log
+// picks out its own files), or nothing for a topic being created.
+Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions,
+                                 const std::vector<std::string>& names, io::Outbox& out) {
     Topic& topic = topics_[name];
     while (topic.partitions.size() < partitions) {
         log::LogConfig config = config_.log;
         config.file_prefix = name + "-" + std::to_string(topic.partitions.size()) + "-";
         SAMSA_ASSERT(next_component_ < (1U << 20));
         auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
-        partition->start(out);
+        partition->start(names, out);
         topic.partitions.push_back(Partition{std::move(partition)});
         ++partition_count_;
     }
@@ -99,7 +102,7 @@ void Broker::on_listed(const io::IoCompleted& done, io::Outbox& out) {
             count = std::max(count, partition->second + 1);
         }
     }
-    for (const auto& [name, partitions] : found) add_topic(name, partitions, out);
+    for (const auto& [name, partitions] : found) add_topic(name, partitions, done.names, out);
 }
 
 void Broker::on_log_io(const io::IoCompleted& done, io::Outbox& out) {
@@ -162,7 +165,7 @@ void Broker::on_create_topics(const io::ClientRequest& request, std::int32_t cor
                                       : topic.num_partitions == -1
                                           ? static_cast<std::size_t>(config_.default_partitions)
                                           : static_cast<std::size_t>(topic.num_partitions);
-            add_topic(topic.name, count, out);
+            add_topic(topic.name, count, {}, out);
             create.waiting.push_back(topic.name);
         }
         create.results.push_back(std::move(result));
@@ -183,8 +186,7 @@ void Broker::answer_ready_creates(io::Outbox& out) {
             answer.topics.push_back({result.name, result.error_code, result.message});
         }
         io::Bytes frame = kafka::encode_response(it->correlation_id, it->version, answer);
-        ++stats_.answered;
-        out.push(io::ClientReply{it->client, it->sequence, std::move(frame)});
+        reply(it->client, it->sequence, std::move(frame), out);
         it = creates_.erase(it);
     }
 }

@@ -161,6 +161,12 @@ struct CancelTimer {
 // Writes to a file opened `direct` bypass the page cache (O_DIRECT): their
 // offset and size must be multiples of this. Reads have no such rule.
 inline constexpr std::uint64_t direct_alignment = 4096;
+inline constexpr std::uint64_t align_down(std::uint64_t n) noexcept {
+    return n / direct_alignment * direct_alignment;
+}
+inline constexpr std::uint64_t align_up(std::uint64_t n) noexcept {
+    return align_down(n + direct_alignment - 1);
+}
 
 // Opens `name` as `file` (an id the machine chooses and has not open already).
 // Completion carries the file's size.

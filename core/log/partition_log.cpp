@@ -25,10 +25,6 @@ LogError from_io(io::IoStatus status) {
     return status == io::IoStatus::no_space ? LogError::no_space : LogError::io_error;
 }
 
-std::uint64_t page_floor(std::uint64_t position) {
-    return position / io::direct_alignment * io::direct_alignment;
-}
-
 }  // namespace
 
 const char* to_string(LogError error) noexcept {
@@ -258,7 +254,7 @@ void PartitionLog::issue_flush(io::Outbox& out) {
     // Direct I/O writes whole pages: the write starts with the partial last
     // page (rewritten with the same bytes) and ends padded with zeros.
     const bool direct = config_.direct_io;
-    const std::uint64_t write_at = direct ? page_floor(segment.size) : segment.size;
+    const std::uint64_t write_at = direct ? io::align_down(segment.size) : segment.size;
     SAMSA_ASSERT(!direct || tail_page_.size() == segment.size - write_at);
     io::Bytes data;
     data.reserve(tail_page_.size() + std::min(pending_bytes_, config_.segment_bytes_max) +
@@ -278,10 +274,9 @@ void PartitionLog::issue_flush(io::Outbox& out) {
     }
     segment.size = end;
     if (direct) {
-        tail_page_.assign(data.begin() + static_cast<long>(page_floor(end) - write_at), data.end());
-        data.resize(
-            (data.size() + io::direct_alignment - 1) / io::direct_alignment * io::direct_alignment,
-            0);
+        tail_page_.assign(data.begin() + static_cast<long>(io::align_down(end) - write_at),
+                          data.end());
+        data.resize(io::align_up(data.size()), 0);
     }
     const IoToken write = next_token();
     out.push(io::Write{write, segment.file, write_at, std::move(data)});
@@ -339,7 +334,7 @@ bool PartitionLog::tail_page_missing() const {
 void PartitionLog::load_tail_page(io::Outbox& out) {
     const Segment& tail = segments_.back();
     SAMSA_ASSERT(tail.indexed);
-    const std::uint64_t page_start = page_floor(tail.size);
+    const std::uint64_t page_start = io::align_down(tail.size);
     if (page_start == tail.size) {
         tail_page_.clear();
         tail_page_known_ = true;
@@ -358,7 +353,7 @@ void PartitionLog::load_tail_page(io::Outbox& out) {
 void PartitionLog::on_tail_page(const io::IoCompleted& done, io::Outbox& out) {
     tail_load_.reset();
     const Segment& tail = segments_.back();
-    const std::uint64_t page_start = page_floor(tail.size);
+    const std::uint64_t page_start = io::align_down(tail.size);
     const std::uint64_t from = tail.size - done.data.size();
     bool valid = done.status == io::IoStatus::ok && done.data.size() >= tail.size - page_start;
     for (std::uint64_t at = 0; valid && at < done.data.size();) {

@@ -54,6 +54,9 @@ public:
 
     // Starts recovery from whatever the directory holds.
     void start(io::Outbox& out);
+    // The same with the directory's names already known (a host that listed
+    // it once for many logs): no List of its own.
+    void start(const std::vector<std::string>& names, io::Outbox& out);
     [[nodiscard]] bool owns(IoToken token) const noexcept;
     void on_io(const io::IoCompleted& done, io::Outbox& out);
 

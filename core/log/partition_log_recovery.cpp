@@ -20,6 +20,13 @@ void PartitionLog::start(io::Outbox& out) {
     out.push(io::List{awaiting_});
 }
 
+void PartitionLog::start(const std::vector<std::string>& names, io::Outbox& out) {
+    SAMSA_ASSERT(state_ == State::recovering && step_ == Step::list);
+    io::IoCompleted listed;
+    listed.names = names;
+    on_listed(listed, out);
+}
+
 void PartitionLog::on_recovery_io(const io::IoCompleted& done, io::Outbox& out) {
     SAMSA_ASSERT(state_ == State::recovering);
     const bool ok = done.status == io::IoStatus::ok;
