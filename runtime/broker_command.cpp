@@ -1,5 +1,6 @@
 #include "runtime/broker_command.h"
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <csignal>
@@ -8,29 +9,13 @@
 #include <optional>
 
 #include "core/broker/broker.h"
+#include "runtime/broker_config.h"
 #include "runtime/driver.h"
 #include "runtime/kafka_listener.h"
 
 namespace samsa::runtime {
 
 namespace {
-
-struct Endpoint {
-    std::string host;
-    std::uint16_t port = 0;
-};
-
-std::optional<Endpoint> parse_endpoint(const std::string& text) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-    unsigned long port = 0;
-    for (std::size_t i = colon + 1; i < text.size(); ++i) {
-        if (text[i] < '0' || text[i] > '9') return std::nullopt;
-        port = port * 10 + static_cast<unsigned long>(text[i] - '0');
-        if (port > 65535) return std::nullopt;
-    }
-    return Endpoint{text.substr(0, colon), static_cast<std::uint16_t>(port)};
-}
 
 // Listener callbacks become client events for the machine, posted to the loop.
 class ClientBridge final : public KafkaListener::Handler {
@@ -49,6 +34,28 @@ private:
 };
 
 }  // namespace
+
+CLI::App* add_broker_command(CLI::App& app, BrokerArguments& arguments) {
+    auto* broker = app.add_subcommand(
+        "broker", "Run one broker (a subset of the Kafka protocol so far; issue 4 in progress)");
+    broker->add_option("--config", arguments.config_file,
+                       "TOML file of the settings below (docs/samsa.example.toml)");
+    // Flags are kept as typed and checked by the config file's rules, so
+    // both report errors alike (one line, exit status 1).
+    const auto defaults = broker_settings_of({});
+    for (const auto& setting : broker_settings()) {
+        broker
+            ->add_option_function<std::string>(
+                flag_of(setting.key),
+                [&arguments, key = setting.key](const std::string& text) {
+                    arguments.flags.push_back({std::string(key), text});
+                },
+                std::string(setting.help))
+            ->type_name(std::string(setting.type_name()))
+            ->default_str(setting_text(defaults, setting.key));
+    }
+    return broker;
+}
 
 int run_broker_command(const BrokerCommand& command, std::ostream& out, std::ostream& err) {
     const auto endpoint = parse_endpoint(command.listen);
@@ -72,8 +79,7 @@ int run_broker_command(const BrokerCommand& command, std::ostream& out, std::ost
         return 1;
     }
     KafkaListener& kafka = *listener.value();
-    broker::BrokerConfig config;
-    config.node_id = NodeId(command.node_id);
+    broker::BrokerConfig config = command.config;
     config.advertised_host =
         command.advertised_host.empty() ? endpoint->host : command.advertised_host;
     config.advertised_port = kafka.port();
@@ -94,9 +100,9 @@ int run_broker_command(const BrokerCommand& command, std::ostream& out, std::ost
         driver->stop();
     });
     driver->start();
-    out << "samsa broker " << command.node_id << " listening on " << config.advertised_host << ":"
-        << kafka.port() << "  (try: kcat -b " << config.advertised_host << ":" << kafka.port()
-        << " -L)" << std::endl;
+    out << "samsa broker " << config.node_id.value() << " listening on " << config.advertised_host
+        << ":" << kafka.port() << "  (try: kcat -b " << config.advertised_host << ":"
+        << kafka.port() << " -L)" << std::endl;
     while (!stopping) {
         driver->run_until([] { return false; }, std::chrono::hours(24));
         if (driver->failure()) {
@@ -105,6 +111,15 @@ int run_broker_command(const BrokerCommand& command, std::ostream& out, std::ost
         }
     }
     return 0;
+}
+
+int run_broker_command(const BrokerArguments& arguments, std::ostream& out, std::ostream& err) {
+    const auto command = resolve_broker_command(arguments);
+    if (!command.ok()) {
+        err << "samsa broker: " << command.error() << "\n";
+        return 1;
+    }
+    return run_broker_command(command.value(), out, err);
 }
 
 }  // namespace samsa::runtime

@@ -1,11 +1,12 @@
-// The `samsa` command: one binary, one subcommand per job. Today: `sim`,
-// `sim-sweep` and `broker` (which serves part of the Kafka protocol so far);
-// the topic, produce, consume, group and cluster subcommands arrive with
-// their issues.
+// The `samsa` command: one binary, one subcommand per job: `sim` and
+// `sim-sweep` (the simulator), `broker` (one Kafka-protocol broker), and the
+// clients `topic`, `produce` and `consume`. The group and cluster subcommands
+// arrive with their issues.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "runtime/broker_command.h"
+#include "runtime/client_commands.h"
 #include "sim/cli.h"
 
 namespace {
@@ -76,20 +77,17 @@ int main(int argc, char** argv) {
     bool no_determinism = false;
     sweep_app->add_flag("--no-determinism", no_determinism, "Skip the determinism check");
 
-    samsa::runtime::BrokerCommand broker;
-    auto* broker_app = app.add_subcommand(
-        "broker", "Run one broker (a subset of the Kafka protocol so far; issue 4 in progress)");
-    broker_app->add_option("--node-id", broker.node_id, "This broker's id")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 1 << 30));
-    broker_app->add_option("--listen", broker.listen, "HOST:PORT for Kafka clients")
-        ->capture_default_str();
-    broker_app->add_option("--advertised-host", broker.advertised_host,
-                           "Host clients are told to connect to (default: the listen host)");
-    broker_app->add_option("--data-dir", broker.data_dir, "Where the broker keeps its data")
-        ->capture_default_str();
+    samsa::runtime::BrokerArguments broker;
+    auto* broker_app = samsa::runtime::add_broker_command(app, broker);
+
+    samsa::runtime::ClientCommands client;
+    samsa::runtime::add_client_commands(app, client);
 
     CLI11_PARSE(app, argc, argv);
+
+    if (auto status = samsa::runtime::run_client_commands(client, std::cout, std::cerr)) {
+        return *status;
+    }
 
     if (broker_app->parsed()) {
         return samsa::runtime::run_broker_command(broker, std::cout, std::cerr);

@@ -6,15 +6,17 @@
 
 namespace samsa::broker {
 
-namespace {
-
-constexpr std::int16_t kUnknownTopicOrPartition = 3;
-constexpr std::int16_t kLeaderNotAvailable = 5;
-
-// A response frame without its size prefix (the listener writes that).
-}  // namespace
-
-kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request) const {
+// Auto-creation (when configured, and for v4+ when the client allows it): an
+// unknown topic named in the request is created with the default partitions
+// and described as LEADER_NOT_AVAILABLE until its logs are ready, so clients
+// ask again, as they do of Kafka.
+kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, io::Outbox& out) {
+    if (config_.auto_create_topics && request.allow_auto_topic_creation && request.topics) {
+        for (const auto& wanted : *request.topics) {
+            const TopicResult check = check_new_topic(wanted.name, -1, -1, 0);
+            if (check.error_code == 0) add_topic(wanted.name, check_partitions(-1, 0), {}, out);
+        }
+    }
     kafka::MetadataResponse answer;
     const std::int32_t self = config_.node_id.value();
     answer.brokers.push_back(kafka::MetadataResponse::Broker{
@@ -26,9 +28,10 @@ kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request) 
         topic.name = name;
         const auto found = topics_.find(name);
         if (found == topics_.end()) {
-            topic.error_code = kUnknownTopicOrPartition;
+            topic.error_code = legal_topic_name(name) ? kUnknownTopicOrPartition : kInvalidTopic;
             return topic;
         }
+        if (!topic_ready(name)) topic.error_code = kLeaderNotAvailable;
         for (std::size_t i = 0; i < found->second.partitions.size(); ++i) {
             const bool ready =
                 found->second.partitions[i].log->state() == log::PartitionLog::State::ready;
@@ -62,6 +65,8 @@ void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
     } else if (const auto* done = std::get_if<io::IoCompleted>(&event)) {
         if (listing_ && done->token == *listing_) {
             on_listed(*done, out);
+        } else if ((done->token.value() >> kComponentShift) == kBrokerComponent) {
+            on_broker_io(*done, out);
         } else {
             on_log_io(*done, out);
         }
@@ -83,22 +88,29 @@ void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
         listing_ = next_token();  // the partitions already on disk
         out.push(io::List{*listing_});
     }
+    update_ready();
     while (!waiting_.empty() && ready()) {
         const io::ClientRequest request = std::move(waiting_.front());
         waiting_.pop_front();
         on_request(request, out);
     }
     collect(out);
+    advance_deletions(out);
 }
 
 bool Broker::ready() const {
-    if (!started_ || listing_) return false;
+    return ready_;
+}
+
+// Topics created later do not hold requests back: only those found at start.
+void Broker::update_ready() {
+    if (ready_ || !started_ || listing_) return;
     for (const auto& [name, topic] : topics_) {
         for (const auto& partition : topic.partitions) {
-            if (partition.log->state() == log::PartitionLog::State::recovering) return false;
+            if (partition.log->state() == log::PartitionLog::State::recovering) return;
         }
     }
-    return true;
+    ready_ = true;
 }
 
 void Broker::reply(ClientId client, std::uint64_t sequence, std::optional<io::Bytes> frame,
@@ -137,13 +149,25 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
                      out);
     }
     if (const auto* wanted = std::get_if<kafka::MetadataRequest>(&body)) {
-        return reply(
-            request.client, request.sequence,
-            kafka::encode_response(header.correlation_id, header.api_version, metadata(*wanted)),
-            out);
+        return reply(request.client, request.sequence,
+                     kafka::encode_response(header.correlation_id, header.api_version,
+                                            metadata(*wanted, out)),
+                     out);
     }
     if (const auto* create = std::get_if<kafka::CreateTopicsRequest>(&body)) {
         return on_create_topics(request, header.correlation_id, header.api_version, *create, out);
+    }
+    if (const auto* drop = std::get_if<kafka::DeleteTopicsRequest>(&body)) {
+        return on_delete_topics(request, header.correlation_id, header.api_version, *drop, out);
+    }
+    if (const auto* init = std::get_if<kafka::InitProducerIdRequest>(&body)) {
+        return on_init_producer_id(request, header.correlation_id, header.api_version, *init, out);
+    }
+    if (const auto* describe = std::get_if<kafka::DescribeConfigsRequest>(&body)) {
+        return reply(request.client, request.sequence,
+                     kafka::encode_response(header.correlation_id, header.api_version,
+                                            describe_configs(*describe)),
+                     out);
     }
     PendingData pending{request.client,
                         request.sequence,

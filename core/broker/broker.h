@@ -6,15 +6,21 @@
 // connection when the bytes cannot be a request it may answer. Decoding and
 // encoding are net/kafka's; this file decides what to answer.
 //
-// Served so far: ApiVersions (every version, including the error-35 answer in
-// v0 layout to a version samsa does not serve, which librdkafka sends first),
-// Metadata (this broker as the cluster and its controller, and its topics),
-// CreateTopics (validated as Kafka does; answered once every new partition's
-// log is durable), Produce (acks 0, 1 and all; answered once the batches are
-// durable), Fetch (a fetch that finds nothing waits for an append or its
-// max wait) and ListOffsets (earliest, latest, by timestamp). Every other API in the advertised
-// table decodes but is answered by closing the connection, as Kafka does for a request it cannot
-// handle - clients then see a broker that does not serve them, never a wrong answer.
+// Served: ApiVersions (every version, including the error-35 answer in v0
+// layout to a version samsa does not serve, which librdkafka sends first),
+// Metadata (this broker as the cluster and its controller, and its topics;
+// unknown topics are created when auto_create_topics is on and the client
+// allows it), CreateTopics (validated as Kafka does; answered once every new
+// partition's log is durable), DeleteTopics (answered once the topic's files
+// are gone), DescribeConfigs (topic and broker settings, read-only),
+// InitProducerId (idempotent producers; transactions are not served),
+// Produce (acks 0, 1 and all; answered once the batches are durable; batches
+// of idempotent producers de-duplicated, see producers.h), Fetch (a fetch
+// that finds less than min_bytes waits for appends or its max wait) and ListOffsets
+// (earliest, latest, by timestamp). The group APIs in the advertised table
+// decode but are answered by closing the connection, as Kafka does for a
+// request it cannot handle - clients then see a broker that does not serve
+// them, never a wrong answer.
 //
 // Topics. Each partition is a log::PartitionLog whose files are named
 // "<topic>-<partition>-..." in the data directory; at start the broker lists
@@ -35,26 +41,42 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "core/base/ids.h"
 #include "core/base/time.h"
+#include "core/broker/errors.h"
+#include "core/broker/producers.h"
 #include "core/io/seam.h"
 #include "core/log/partition_log.h"
 #include "net/kafka/messages.h"
 
 namespace samsa::broker {
 
+inline constexpr std::uint32_t kBrokerComponent = 0;  // the broker's own I/O tokens and files
+inline constexpr int kComponentShift = 40;            // as log::PartitionLog's tokens
+
+// Names in the data directory that are not partition files.
+bool legal_topic_name(const std::string& name);  // 1-249 of [a-zA-Z0-9._-], not . or ..
+std::optional<std::uint64_t> producer_block_of(const std::string& name);  // "producer-ids-<n>"
+std::optional<std::string> deleting_topic_of(const std::string& name);    // "<topic>.deleting"
+bool topic_owns_file(const std::string& topic, const std::string& name);
+
 struct BrokerConfig {
     NodeId node_id{1};
     std::string advertised_host = "127.0.0.1";
     std::int32_t advertised_port = 9092;
     std::string cluster_id = "samsa";
-    std::int32_t default_partitions = 1;  // CreateTopics with num_partitions = -1
-    log::LogConfig log;                   // every partition's (file_prefix is set per partition)
-    std::size_t partitions_max = 10000;   // on this broker, all topics together
+    std::int32_t default_partitions = 1;  // CreateTopics with num_partitions = -1, auto-creation
+    std::int16_t default_replication_factor = 1;  // with replication_factor = -1 (one broker: 1)
+    // Metadata (v4+ when the client allows it) and Produce create unknown topics.
+    bool auto_create_topics = true;
+    log::LogConfig log;                  // every partition's (file_prefix is set per partition)
+    std::size_t partitions_max = 10000;  // on this broker, all topics together
     std::size_t requests_waiting_max = 1024;  // requests held while the broker starts
 };
 
@@ -83,7 +105,16 @@ public:
 private:
     struct Partition {
         std::unique_ptr<log::PartitionLog> log;
+        ProducerWindow producers;  // idempotent producers' recent batches
+        bool touched = false;      // in touched_
     };
+    // A log that may have finished appends or reads: drain_logs() looks at it.
+    void touch(Partition& partition) {
+        if (!partition.touched) {
+            partition.touched = true;
+            touched_.push_back(&partition);
+        }
+    }
     struct Topic {
         std::vector<Partition> partitions;
     };
@@ -108,6 +139,8 @@ private:
                io::Outbox& out);
     void close(ClientId client, io::Outbox& out);
     void on_listed(const io::IoCompleted& done, io::Outbox& out);
+    [[nodiscard]] kafka::DescribeConfigsResponse describe_configs(
+        const kafka::DescribeConfigsRequest& request) const;
     void on_log_io(const io::IoCompleted& done, io::Outbox& out);
     Topic& add_topic(const std::string& name, std::size_t partitions,
                      const std::vector<std::string>& names, io::Outbox& out);
@@ -120,7 +153,21 @@ private:
                                               std::int16_t replication,
                                               std::size_t assignments) const;
     [[nodiscard]] IoToken next_token() noexcept;
-    [[nodiscard]] kafka::MetadataResponse metadata(const kafka::MetadataRequest& request) const;
+    [[nodiscard]] FileId next_file() noexcept;
+    // The broker's own files (component 0): the producer-id block and topic deletions.
+    void on_broker_io(const io::IoCompleted& done, io::Outbox& out);
+    // Producer ids come from blocks: block n hands out n * 2^24 + 1.. and is
+    // reserved by creating the file "producer-ids-<n>" (durably) before use, so
+    // a restarted broker never hands out an id again.
+    void reserve_producer_block(io::Outbox& out);
+    void on_init_producer_id(const io::ClientRequest& request, std::int32_t correlation_id,
+                             std::int16_t version, const kafka::InitProducerIdRequest& body,
+                             io::Outbox& out);
+    [[nodiscard]] kafka::MetadataResponse metadata(const kafka::MetadataRequest& request,
+                                                   io::Outbox& out);
+    // How many partitions a new topic gets for CreateTopics' num_partitions and assignments.
+    [[nodiscard]] std::size_t check_partitions(std::int32_t partitions,
+                                               std::size_t assignments) const;
 
     // A Produce, Fetch or ListOffsets waiting for its partitions' logs.
     using DataAnswer =
@@ -130,6 +177,7 @@ private:
         std::uint64_t id;   // the append (Produce) or read (Fetch, ListOffsets)
         std::size_t topic;  // where its answer goes in the response
         std::size_t partition;
+        bool append = false;  // the ids of appends and of reads are counted apart
     };
     struct PendingData {
         ClientId client;
@@ -145,12 +193,18 @@ private:
         std::optional<TimerId> timer;  // armed while parked
     };
 
-    log::PartitionLog* partition_log(const std::string& topic, std::int32_t partition);
+    Partition* find_partition(const std::string& topic, std::int32_t partition);
     void on_produce(PendingData pending, const kafka::ProduceRequest& request, io::Outbox& out);
+    void append_batches(Partition& found, const io::Bytes& records,
+                        const std::vector<log::BatchSpan>& batches,
+                        kafka::ProduceResponse::TopicResponse::PartitionResponse& part,
+                        PendingData& pending, std::pair<std::size_t, std::size_t> at,
+                        io::Outbox& out);
     void on_fetch(PendingData pending, const kafka::FetchRequest& request, io::Outbox& out);
     // Fills a Fetch's answer from the logs; true if it found (or will read) data.
     bool run_fetch(PendingData& pending, io::Outbox& out);
     void wake_fetches(io::Outbox& out);
+    static bool fetch_satisfied(const PendingData& pending);
     void on_timer(TimerId timer, io::Outbox& out);
     void on_list_offsets(PendingData pending, const kafka::ListOffsetsRequest& request,
                          io::Outbox& out);
@@ -158,6 +212,45 @@ private:
     // and sends those that are complete.
     void collect(io::Outbox& out);
     bool drain_logs();
+
+    // DeleteTopics. A deleted topic leaves topics_ at once; its logs finish
+    // what they started, then every file of the topic is removed. A marker file
+    // "<topic>.deleting", durable before anything is removed, makes a restart
+    // finish the job instead of bringing back part of the topic.
+    struct Deletion {
+        enum class Phase : std::uint8_t {
+            marking,
+            marking_sync,
+            draining,
+            listing,
+            removing,
+            syncing,
+            unmarking
+        };
+        std::string topic;
+        std::vector<Partition> partitions;  // draining (none when found at start)
+        Phase phase = Phase::marking;
+        std::set<std::uint64_t> tokens;  // outstanding I/O
+        bool failed = false;             // a removal failed: list and remove again
+    };
+    struct PendingDelete {
+        ClientId client;
+        std::uint64_t sequence = 0;
+        std::int32_t correlation_id = 0;
+        std::int16_t version = 0;
+        std::vector<std::pair<std::string, std::int16_t>> results;  // in request order
+        std::vector<std::string> waiting;  // topics whose deletion has not finished
+    };
+    void on_delete_topics(const io::ClientRequest& request, std::int32_t correlation_id,
+                          std::int16_t version, const kafka::DeleteTopicsRequest& body,
+                          io::Outbox& out);
+    void start_deletion(const std::string& topic, std::vector<Partition> partitions, bool marked,
+                        io::Outbox& out);
+    void deletion_step(Deletion& deletion, io::Outbox& out);  // issues the phase's I/O
+    void advance_deletions(io::Outbox& out);
+    void on_deletion_io(const io::IoCompleted& done, io::Outbox& out);
+    void answer_finished_deletes(io::Outbox& out);
+    [[nodiscard]] bool being_deleted(const std::string& topic) const;
 
     BrokerConfig config_;
     BrokerStats stats_;
@@ -169,9 +262,26 @@ private:
     std::uint32_t next_component_ = 1;
     std::uint64_t token_counter_ = 0;
     std::optional<IoToken> listing_;
+    // Producer ids: the block in use (0: none yet) and the next id's low part.
+    std::uint64_t producer_block_ = 0;
+    std::uint64_t producer_block_found_ = 0;  // the highest block on disk at start
+    std::uint32_t producer_next_ = 1;
+    std::optional<IoToken> block_open_;  // creating producer-ids-<n>
+    std::optional<IoToken> block_sync_;  // making it durable
+    std::uint64_t block_reserving_ = 0;
+    std::uint32_t file_counter_ = 0;
     bool started_ = false;
     std::deque<io::ClientRequest> waiting_;  // arrived before ready()
     std::vector<PendingCreate> creates_;
+    std::vector<Deletion> deletions_;
+    std::vector<PendingDelete> deletes_;
+    // Every partition by its log's component (topics and deletions alike), and
+    // those touched since the last drain: each step costs what it touches, not
+    // O(partitions).
+    std::unordered_map<std::uint32_t, Partition*> by_component_;
+    std::vector<Partition*> touched_;
+    bool ready_ = false;  // latched: the partitions found at start have recovered
+    void update_ready();
 };
 
 }  // namespace samsa::broker

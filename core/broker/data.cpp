@@ -2,6 +2,7 @@
 // logs. Each request becomes a PendingData whose answer is filled in as the
 // logs finish its appends and reads; collect() runs after every step.
 #include <algorithm>
+#include <climits>
 
 #include "core/broker/broker.h"
 #include "core/log/batch.h"
@@ -11,26 +12,35 @@ namespace samsa::broker {
 
 namespace {
 
-constexpr std::int16_t kUnknownTopicOrPartition = 3;
-constexpr std::int16_t kLeaderNotAvailable = 5;
-constexpr std::int16_t kOffsetOutOfRange = 1;
-constexpr std::int16_t kInvalidRecord = 87;
 constexpr std::int64_t kLatest = -1;
 constexpr std::int64_t kEarliest = -2;
 
 }  // namespace
 
-log::PartitionLog* Broker::partition_log(const std::string& topic, std::int32_t partition) {
+Broker::Partition* Broker::find_partition(const std::string& topic, std::int32_t partition) {
     const auto found = topics_.find(topic);
     if (found == topics_.end() || partition < 0 ||
         static_cast<std::size_t>(partition) >= found->second.partitions.size()) {
         return nullptr;
     }
-    return found->second.partitions[static_cast<std::size_t>(partition)].log.get();
+    return &found->second.partitions[static_cast<std::size_t>(partition)];
 }
+
+namespace {
+
+ProducerWindow::Batch producer_batch(const log::BatchHeader& header) {
+    const auto records = static_cast<std::int64_t>(header.last_offset_delta) + 1;
+    const std::int64_t last = static_cast<std::int64_t>(header.base_sequence) + records - 1;
+    return {header.producer_id.value(), header.producer_epoch, header.base_sequence,
+            static_cast<std::int32_t>(last > INT32_MAX ? last - INT32_MAX - 1 : last)};
+}
+
+}  // namespace
 
 // Every batch of a partition is validated before any is appended; a batch the
 // log refuses later (back-pressure) fails the partition from there on.
+// Batches of idempotent producers go through the partition's de-duplication
+// window first: a retried batch gets its first copy's offset, not a new one.
 void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& request,
                         io::Outbox& out) {
     pending.reply = request.acks != 0;
@@ -42,11 +52,12 @@ void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& reques
             auto& part = topic_answer.partition_responses.emplace_back();
             part.index = data.index;
             part.base_offset = -1;
-            log::PartitionLog* partition = partition_log(topic.name, data.index);
-            if (partition == nullptr) {
+            Partition* found = find_partition(topic.name, data.index);
+            if (found == nullptr) {
                 part.error_code = kUnknownTopicOrPartition;
                 continue;
             }
+            log::PartitionLog* partition = found->log.get();
             part.log_start_offset = partition->log_start().value();
             if (partition->state() != log::PartitionLog::State::ready) {
                 part.error_code = kLeaderNotAvailable;
@@ -60,22 +71,57 @@ void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& reques
                     batches.ok() ? kInvalidRecord : log::kafka_error_code(batches.error());
                 continue;
             }
-            for (const auto& span : batches.value()) {
-                const auto first = records.begin() + static_cast<long>(span.offset);
-                auto appended = partition->append(
-                    io::Bytes(first, first + static_cast<long>(span.length)), 0, out);
-                if (!appended.ok()) {
-                    part.error_code = log::kafka_error_code(appended.error());
-                    break;
-                }
-                if (part.base_offset < 0) part.base_offset = appended.value().base.value();
-                pending.waiting.push_back({partition, appended.value().id,
-                                           answer.responses.size() - 1,
-                                           topic_answer.partition_responses.size() - 1});
-            }
+            append_batches(
+                *found, records, batches.value(), part, pending,
+                {answer.responses.size() - 1, topic_answer.partition_responses.size() - 1}, out);
         }
     }
     data_.push_back(std::move(pending));
+}
+
+// The batches of one partition of a Produce, in order; the first refused ends it.
+void Broker::append_batches(Partition& found, const io::Bytes& records,
+                            const std::vector<log::BatchSpan>& batches,
+                            kafka::ProduceResponse::TopicResponse::PartitionResponse& part,
+                            PendingData& pending, std::pair<std::size_t, std::size_t> at,
+                            io::Outbox& out) {
+    log::PartitionLog* partition = found.log.get();
+    for (const auto& span : batches) {
+        if (span.header.is_transactional() || span.header.is_control()) {
+            part.error_code = kInvalidRecord;  // transactions are not served
+            return;
+        }
+        std::optional<ProducerWindow::Batch> sequenced;
+        if (span.header.producer_id.value() >= 0) {
+            sequenced = producer_batch(span.header);
+            const auto check = found.producers.check(*sequenced);
+            if (check.verdict == ProducerWindow::Verdict::refuse) {
+                part.error_code = check.error_code;
+                return;
+            }
+            if (check.verdict == ProducerWindow::Verdict::duplicate) {
+                if (part.base_offset < 0) part.base_offset = check.base.value();
+                // Still being written: answered with the first copy's outcome.
+                if (check.in_flight) {
+                    pending.waiting.push_back({partition, check.append, at.first, at.second, true});
+                }
+                continue;
+            }
+        }
+        const auto first = records.begin() + static_cast<long>(span.offset);
+        auto appended =
+            partition->append(io::Bytes(first, first + static_cast<long>(span.length)), 0, out);
+        if (!appended.ok()) {
+            part.error_code = log::kafka_error_code(appended.error());
+            return;
+        }
+        if (sequenced) {
+            found.producers.appended(*sequenced, appended.value().id, appended.value().base);
+        }
+        touch(found);
+        if (part.base_offset < 0) part.base_offset = appended.value().base.value();
+        pending.waiting.push_back({partition, appended.value().id, at.first, at.second, true});
+    }
 }
 
 void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, io::Outbox& out) {
@@ -83,9 +129,10 @@ void Broker::on_fetch(PendingData pending, const kafka::FetchRequest& request, i
     const bool found = run_fetch(pending, out);
     const std::size_t parked = static_cast<std::size_t>(std::count_if(
         data_.begin(), data_.end(), [](const PendingData& p) { return p.timer.has_value(); }));
-    if (!found && request.max_wait_ms > 0 && request.min_bytes > 0 &&
+    if ((!found || request.min_bytes > 1) && request.max_wait_ms > 0 && request.min_bytes > 0 &&
         parked < parked_fetches_max_) {
-        // Long-poll: wait for data (wake_fetches) or for max_wait_ms (on_timer).
+        // Long-poll: wait for min_bytes of data (wake_fetches, collect) or for
+        // max_wait_ms (on_timer), whichever comes first.
         pending.timer = TimerId(++timer_counter_);
         out.push(io::SetTimer{*pending.timer, Duration::milliseconds(request.max_wait_ms)});
     }
@@ -104,12 +151,13 @@ bool Broker::run_fetch(PendingData& pending, io::Outbox& out) {
         for (const auto& wanted : topic.partitions) {
             auto& part = topic_answer.partitions.emplace_back();
             part.partition_index = wanted.partition;
-            log::PartitionLog* partition = partition_log(topic.topic, wanted.partition);
-            if (partition == nullptr) {
+            Partition* owner = find_partition(topic.topic, wanted.partition);
+            if (owner == nullptr) {
                 part.error_code = kUnknownTopicOrPartition;
                 found = true;  // errors are answered at once
                 continue;
             }
+            log::PartitionLog* partition = owner->log.get();
             part.high_watermark = partition->readable_end().value();
             part.last_stable_offset = part.high_watermark;
             part.log_start_offset = partition->log_start().value();
@@ -123,6 +171,7 @@ bool Broker::run_fetch(PendingData& pending, io::Outbox& out) {
             const auto limit = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
                 std::min<std::int64_t>(wanted.partition_max_bytes, budget), 1, INT32_MAX));
             auto read = partition->read(from, limit, out);
+            touch(*owner);
             found = true;
             if (!read.ok()) {
                 part.error_code = log::kafka_error_code(read.error());
@@ -136,15 +185,11 @@ bool Broker::run_fetch(PendingData& pending, io::Outbox& out) {
     return found;
 }
 
-// New data was appended: parked fetches look again, and those that now find
-// something stop waiting.
+// New data was appended: parked fetches look again (collect() answers those
+// that now have enough).
 void Broker::wake_fetches(io::Outbox& out) {
     for (auto& pending : data_) {
-        if (!pending.timer) continue;
-        if (run_fetch(pending, out)) {
-            out.push(io::CancelTimer{*pending.timer});
-            pending.timer.reset();
-        }
+        if (pending.timer && pending.waiting.empty()) run_fetch(pending, out);
     }
 }
 
@@ -165,11 +210,12 @@ void Broker::on_list_offsets(PendingData pending, const kafka::ListOffsetsReques
         for (const auto& wanted : topic.partitions) {
             auto& part = topic_answer.partitions.emplace_back();
             part.partition_index = wanted.partition_index;
-            log::PartitionLog* partition = partition_log(topic.name, wanted.partition_index);
-            if (partition == nullptr) {
+            Partition* owner = find_partition(topic.name, wanted.partition_index);
+            if (owner == nullptr) {
                 part.error_code = kUnknownTopicOrPartition;
                 continue;
             }
+            log::PartitionLog* partition = owner->log.get();
             if (wanted.timestamp == kLatest || wanted.timestamp == kEarliest) {
                 part.offset = wanted.timestamp == kLatest ? partition->readable_end().value()
                                                           : partition->log_start().value();
@@ -177,6 +223,7 @@ void Broker::on_list_offsets(PendingData pending, const kafka::ListOffsetsReques
                 continue;
             }
             auto lookup = partition->find_offset_by_time(wanted.timestamp, out);
+            touch(*owner);
             if (!lookup.ok()) {
                 part.error_code = log::kafka_error_code(lookup.error());
                 continue;
@@ -224,40 +271,58 @@ void fill(kafka::ListOffsetsResponse& answer, std::pair<std::size_t, std::size_t
 // for it; true if an append succeeded (parked fetches may now find data).
 bool Broker::drain_logs() {
     bool appended = false;
-    const auto settle = [&](const log::PartitionLog* log, std::uint64_t id, auto&& fill_answer) {
+    // An append may have several waiters: a retried duplicate waits for its first copy.
+    const auto settle = [&](const log::PartitionLog* log, std::uint64_t id, bool append,
+                            auto&& fill_answer) {
         for (auto& pending : data_) {
-            const auto at =
-                std::find_if(pending.waiting.begin(), pending.waiting.end(),
-                             [&](const Waiting& w) { return w.log == log && w.id == id; });
+            const auto at = std::find_if(
+                pending.waiting.begin(), pending.waiting.end(),
+                [&](const Waiting& w) { return w.log == log && w.id == id && w.append == append; });
             if (at == pending.waiting.end()) continue;
             fill_answer(pending.answer, std::pair{at->topic, at->partition});
             pending.waiting.erase(at);
-            return;
         }
     };
-    for (auto& [name, topic] : topics_) {
-        for (auto& partition : topic.partitions) {
-            const log::PartitionLog* log = partition.log.get();
-            for (auto& done : partition.log->take_completed()) {
-                appended = appended || !done.error;
-                settle(log, done.id, [&](DataAnswer& answer, auto at) {
-                    if (auto* produce = std::get_if<kafka::ProduceResponse>(&answer)) {
-                        fill(*produce, at, done);
-                    }
-                });
-            }
-            for (auto& done : partition.log->take_reads()) {
-                settle(log, done.id, [&](DataAnswer& answer, auto at) {
-                    if (auto* fetch = std::get_if<kafka::FetchResponse>(&answer)) {
-                        fill(*fetch, at, done);
-                    } else if (auto* list = std::get_if<kafka::ListOffsetsResponse>(&answer)) {
-                        fill(*list, at, done);
-                    }
-                });
-            }
+    std::vector<Partition*> touched;
+    touched.swap(touched_);
+    for (Partition* each : touched) {
+        Partition& partition = *each;
+        partition.touched = false;
+        const log::PartitionLog* log = partition.log.get();
+        for (auto& done : partition.log->take_completed()) {
+            appended = appended || !done.error;
+            partition.producers.completed(done.id, !done.error);
+            settle(log, done.id, true, [&](DataAnswer& answer, auto at) {
+                if (auto* produce = std::get_if<kafka::ProduceResponse>(&answer)) {
+                    fill(*produce, at, done);
+                }
+            });
+        }
+        for (auto& done : partition.log->take_reads()) {
+            settle(log, done.id, false, [&](DataAnswer& answer, auto at) {
+                if (auto* fetch = std::get_if<kafka::FetchResponse>(&answer)) {
+                    fill(*fetch, at, done);
+                } else if (auto* list = std::get_if<kafka::ListOffsetsResponse>(&answer)) {
+                    fill(*list, at, done);
+                }
+            });
         }
     }
     return appended;
+}
+
+// A parked Fetch whose reads are done has enough: min_bytes of records, or an error to report.
+bool Broker::fetch_satisfied(const PendingData& pending) {
+    const auto* answer = std::get_if<kafka::FetchResponse>(&pending.answer);
+    if (answer == nullptr || !pending.fetch) return true;
+    std::int64_t bytes = 0;
+    for (const auto& topic : answer->responses) {
+        for (const auto& part : topic.partitions) {
+            if (part.error_code != 0) return true;
+            if (part.records) bytes += static_cast<std::int64_t>(part.records->size());
+        }
+    }
+    return bytes >= std::max<std::int64_t>(pending.fetch->min_bytes, 1);
 }
 
 void Broker::collect(io::Outbox& out) {
@@ -267,9 +332,13 @@ void Broker::collect(io::Outbox& out) {
         drain_logs();
     }
     for (auto it = data_.begin(); it != data_.end();) {
-        if (!it->waiting.empty() || it->timer) {
+        if (!it->waiting.empty() || (it->timer && !fetch_satisfied(*it))) {
             ++it;
             continue;
+        }
+        if (it->timer) {
+            out.push(io::CancelTimer{*it->timer});
+            it->timer.reset();
         }
         std::optional<io::Bytes> frame;
         if (it->reply) {

@@ -1,5 +1,6 @@
 // Broker: topics - discovery at start, creation, and their logs' I/O.
 #include <algorithm>
+#include <set>
 
 #include "core/broker/broker.h"
 #include "net/kafka/api.h"
@@ -8,17 +9,9 @@ namespace samsa::broker {
 
 namespace {
 
-constexpr std::uint32_t kBrokerComponent = 0;  // the broker's own I/O tokens
-constexpr int kComponentShift = 40;            // as log::PartitionLog's tokens
-constexpr std::size_t kTopicNameMax = 249;     // Kafka's limit
+constexpr std::size_t kTopicNameMax = 249;  // Kafka's limit
 
-constexpr std::int16_t kTopicAlreadyExists = 36;
-constexpr std::int16_t kInvalidPartitions = 37;
-constexpr std::int16_t kInvalidReplicationFactor = 38;
-constexpr std::int16_t kInvalidReplicaAssignment = 39;
-constexpr std::int16_t kInvalidRequest = 42;
-constexpr std::int16_t kInvalidTopic = 17;
-constexpr std::int16_t kPolicyViolation = 44;
+}  // namespace
 
 bool legal_topic_name(const std::string& name) {
     if (name.empty() || name.size() > kTopicNameMax || name == "." || name == "..") return false;
@@ -27,6 +20,8 @@ bool legal_topic_name(const std::string& name) {
                c == '.' || c == '_' || c == '-';
     });
 }
+
+namespace {
 
 // "<topic>-<partition>-<20 digits>.log" -> (topic, partition).
 std::optional<std::pair<std::string, std::size_t>> partition_of(const std::string& file) {
@@ -68,14 +63,19 @@ std::map<std::string, std::size_t> Broker::topics() const {
 Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions,
                                  const std::vector<std::string>& names, io::Outbox& out) {
     Topic& topic = topics_[name];
+    // Partitions are found by address (by_component_, touched_): no reallocation later.
+    SAMSA_ASSERT(topic.partitions.empty());
+    topic.partitions.reserve(partitions);
     while (topic.partitions.size() < partitions) {
         log::LogConfig config = config_.log;
         config.file_prefix = name + "-" + std::to_string(topic.partitions.size()) + "-";
         SAMSA_ASSERT(next_component_ < (1U << 20));
         auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
         partition->start(names, out);
-        topic.partitions.push_back(Partition{std::move(partition)});
+        topic.partitions.push_back(Partition{std::move(partition), ProducerWindow{}});
         ++partition_count_;
+        by_component_.emplace(next_component_ - 1, &topic.partitions.back());
+        touch(topic.partitions.back());  // recovery may finish within start()
     }
     return topic;
 }
@@ -96,25 +96,39 @@ void Broker::on_listed(const io::IoCompleted& done, io::Outbox& out) {
         return;
     }
     std::map<std::string, std::size_t> found;
+    std::set<std::string> deleting;  // deletions a restart interrupted
     for (const auto& file : done.names) {
         if (const auto partition = partition_of(file)) {
             auto& count = found[partition->first];
             count = std::max(count, partition->second + 1);
+        } else if (const auto block = producer_block_of(file)) {
+            producer_block_found_ = std::max(producer_block_found_, *block);
+        } else if (auto topic = deleting_topic_of(file)) {
+            deleting.insert(std::move(*topic));
         }
     }
-    for (const auto& [name, partitions] : found) add_topic(name, partitions, done.names, out);
+    for (const auto& name : deleting) start_deletion(name, {}, true, out);
+    for (const auto& [name, partitions] : found) {
+        if (!deleting.contains(name)) add_topic(name, partitions, done.names, out);
+    }
+    reserve_producer_block(out);
 }
 
 void Broker::on_log_io(const io::IoCompleted& done, io::Outbox& out) {
-    for (auto& [name, topic] : topics_) {
-        for (auto& partition : topic.partitions) {
-            if (!partition.log->owns(done.token)) continue;
-            partition.log->on_io(done, out);
-            answer_ready_creates(out);
-            return;
-        }
-    }
-    // A completion for a log that no longer exists: nothing to do.
+    const auto found =
+        by_component_.find(static_cast<std::uint32_t>(done.token.value() >> kComponentShift));
+    if (found == by_component_.end()) return;  // a completion for a log that no longer exists
+    Partition& owner = *found->second;
+    SAMSA_ASSERT(owner.log->owns(done.token));
+    owner.log->on_io(done, out);
+    touch(owner);
+    answer_ready_creates(out);
+}
+
+std::size_t Broker::check_partitions(std::int32_t partitions, std::size_t assignments) const {
+    if (assignments > 0) return assignments;
+    return partitions == -1 ? static_cast<std::size_t>(config_.default_partitions)
+                            : static_cast<std::size_t>(partitions);
 }
 
 Broker::TopicResult Broker::check_new_topic(const std::string& name, std::int32_t partitions,
@@ -124,6 +138,9 @@ Broker::TopicResult Broker::check_new_topic(const std::string& name, std::int32_
         return {name, kInvalidTopic, "topic names are 1-249 of [a-zA-Z0-9._-], not . or .."};
     }
     if (topics_.contains(name)) return {name, kTopicAlreadyExists, "topic exists"};
+    if (being_deleted(name)) {
+        return {name, kTopicAlreadyExists, "topic is marked for deletion; try again shortly"};
+    }
     if (assignments > 0 && (partitions != -1 || replication != -1)) {
         return {name, kInvalidRequest, "both assignments and partitions/replication given"};
     }
@@ -133,11 +150,7 @@ Broker::TopicResult Broker::check_new_topic(const std::string& name, std::int32_
     if (assignments == 0 && replication != -1 && replication != 1) {
         return {name, kInvalidReplicationFactor, "this cluster has one broker"};
     }
-    const std::size_t count = assignments > 0 ? assignments
-                              : partitions == -1
-                                  ? static_cast<std::size_t>(config_.default_partitions)
-                                  : static_cast<std::size_t>(partitions);
-    if (partition_count_ + count > config_.partitions_max) {
+    if (partition_count_ + check_partitions(partitions, assignments) > config_.partitions_max) {
         return {name, kPolicyViolation, "too many partitions on this broker"};
     }
     return {name, 0, std::nullopt};
@@ -161,11 +174,8 @@ void Broker::on_create_topics(const io::ClientRequest& request, std::int32_t cor
             }
         }
         if (result.error_code == 0 && !body.validate_only) {
-            const std::size_t count = !topic.assignments.empty() ? topic.assignments.size()
-                                      : topic.num_partitions == -1
-                                          ? static_cast<std::size_t>(config_.default_partitions)
-                                          : static_cast<std::size_t>(topic.num_partitions);
-            add_topic(topic.name, count, {}, out);
+            add_topic(topic.name, check_partitions(topic.num_partitions, topic.assignments.size()),
+                      {}, out);
             create.waiting.push_back(topic.name);
         }
         create.results.push_back(std::move(result));

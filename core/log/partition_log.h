@@ -106,6 +106,16 @@ public:
     [[nodiscard]] std::uint64_t indexes_rebuilt() const noexcept { return indexes_rebuilt_; }
     [[nodiscard]] const EpochCache& epochs() const noexcept { return epochs_; }
 
+    // Retiring a log (its topic is deleted): once the owner stops calling
+    // append/read/truncate/retention, the log finishes what it started; quiet()
+    // says when no I/O of its own is outstanding. close_files() then releases
+    // its files, and owns_file() picks them out of a directory listing for
+    // removal. The log must not be used after close_files().
+    [[nodiscard]] bool quiet() const noexcept;
+    [[nodiscard]] std::uint32_t component() const noexcept { return component_; }
+    void close_files(io::Outbox& out);
+    static bool owns_file(const std::string& prefix, const std::string& name);
+
 private:
     struct BatchPosition {
         Offset base;

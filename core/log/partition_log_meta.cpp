@@ -342,4 +342,32 @@ void PartitionLog::on_loaded(const io::IoCompleted& done, io::Outbox& out) {
     scan_tail(out);
 }
 
+bool PartitionLog::quiet() const noexcept {
+    return state_ != State::recovering && pending_.empty() && flushes_.empty() && reads_.empty() &&
+           !maintenance_ && background_tokens_.empty() && index_loads_.empty() && !rebuilding_ &&
+           !tail_load_ && metadata_opens_.empty() && loading_.empty() && opening_.empty();
+}
+
+void PartitionLog::close_files(io::Outbox& out) {
+    SAMSA_ASSERT(quiet());
+    for (const Segment& segment : segments_) out.push(io::Close{segment.file});
+    segments_.clear();
+    for (const FileId file : epoch_files_) {
+        if (file != FileId{}) out.push(io::Close{file});  // closing one never opened is harmless
+    }
+    state_ = State::needs_repair;  // nothing can be served any more
+}
+
+bool PartitionLog::owns_file(const std::string& prefix, const std::string& name) {
+    if (parse_segment_name(prefix, name)) return true;
+    if (name == checkpoint_name(prefix, 0) || name == checkpoint_name(prefix, 1)) return true;
+    const std::string suffix = ".index";
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return false;
+    }
+    return parse_segment_name(prefix, name.substr(0, name.size() - suffix.size()) + ".log")
+        .has_value();
+}
+
 }  // namespace samsa::log

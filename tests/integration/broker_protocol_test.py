@@ -11,41 +11,17 @@ that one connection while another client keeps being served and the process keep
 Usage: broker_protocol_test.py SAMSA_BINARY
 """
 import os
-import shutil
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
+from samsa_testing import frame, read_response
+import samsa_testing
+
 SAMSA = None
 TIMEOUT = 10
-
-
-def frame(api_key, version, correlation_id, body=b"", client_id=b"test"):
-    header = struct.pack(">hhih", api_key, version, correlation_id, len(client_id)) + client_id
-    payload = header + body
-    return struct.pack(">i", len(payload)) + payload
-
-
-def read_exactly(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
-        data += chunk
-    return data
-
-
-def read_response(sock):
-    (size,) = struct.unpack(">i", read_exactly(sock, 4))
-    body = read_exactly(sock, size)
-    (correlation_id,) = struct.unpack(">i", body[:4])
-    return correlation_id, body[4:]
 
 
 def closed_by_peer(sock):
@@ -56,38 +32,9 @@ def closed_by_peer(sock):
         return True
 
 
-class Broker:
-    def __init__(self, data_dir=None):
-        self.dir = data_dir or tempfile.mkdtemp(prefix="samsa-broker-test-")
-        self.keep_dir = data_dir is not None
-        self.proc = subprocess.Popen(
-            [SAMSA, "broker", "--node-id", "7", "--listen", "127.0.0.1:0", "--data-dir",
-             self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            raise RuntimeError("broker did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.address = line.split("listening on ")[1].split()[0]
-        host, port = self.address.rsplit(":", 1)
-        self.host, self.port = host, int(port)
-
-    def connect(self):
-        sock = socket.create_connection((self.host, self.port), timeout=TIMEOUT)
-        return sock
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=TIMEOUT)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        if not self.keep_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-        return code
-
-
 class BrokerProtocolTest(unittest.TestCase):
     def setUp(self):
-        self.broker = Broker()
+        self.broker = samsa_testing.Broker(SAMSA)
         self.healthy = self.broker.connect()  # a second client that must keep being served
 
     def tearDown(self):
@@ -129,7 +76,7 @@ class BrokerProtocolTest(unittest.TestCase):
         self.healthy.close()
         self.broker.keep_dir = True
         self.assertEqual(self.broker.stop(), 0)
-        self.broker = Broker(data_dir=self.broker.dir)
+        self.broker = samsa_testing.Broker(SAMSA, data_dir=self.broker.dir)
         self.broker.keep_dir = False  # this one cleans up
         self.healthy = self.broker.connect()
         out = subprocess.run(["kcat", "-b", self.broker.address, "-L", "-m", "5"],
@@ -163,7 +110,7 @@ class BrokerProtocolTest(unittest.TestCase):
         self.healthy.close()
         self.broker.keep_dir = True
         self.assertEqual(self.broker.stop(), 0)
-        self.broker = Broker(data_dir=self.broker.dir)
+        self.broker = samsa_testing.Broker(SAMSA, data_dir=self.broker.dir)
         self.broker.keep_dir = False
         self.healthy = self.broker.connect()
         records = self.kcat_consume("keyed")
