@@ -107,7 +107,16 @@ private:
         std::unique_ptr<log::PartitionLog> log;
         ProducerWindow producers;  // idempotent producers' recent batches
         bool touched = false;      // in touched_
+        // The window is rebuilt from the log's tail before produce is served.
+        bool restored = false;
+        std::optional<std::uint64_t> restore_read;  // the read in progress
+        Offset restore_next;                        // where the next read starts
     };
+    // Rebuilding a ready partition's producer window: reads from the last
+    // restore_tail_bytes of its log to its end.
+    static constexpr std::uint64_t restore_tail_bytes = 4ULL << 20;
+    void restore_producers(Partition& partition, io::Outbox& out);
+    void on_restore_read(Partition& partition, log::ReadResult& done, io::Outbox& out);
     // A log that may have finished appends or reads: drain_logs() looks at it.
     void touch(Partition& partition) {
         if (!partition.touched) {
@@ -211,7 +220,7 @@ private:
     // Takes every log's finished appends and reads, fills the waiting answers
     // and sends those that are complete.
     void collect(io::Outbox& out);
-    bool drain_logs();
+    bool drain_logs(io::Outbox& out);
 
     // DeleteTopics. A deleted topic leaves topics_ at once; its logs finish
     // what they started, then every file of the topic is removed. A marker file

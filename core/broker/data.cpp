@@ -59,7 +59,7 @@ void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& reques
             }
             log::PartitionLog* partition = found->log.get();
             part.log_start_offset = partition->log_start().value();
-            if (partition->state() != log::PartitionLog::State::ready) {
+            if (partition->state() != log::PartitionLog::State::ready || !found->restored) {
                 part.error_code = kLeaderNotAvailable;
                 continue;
             }
@@ -269,7 +269,7 @@ void fill(kafka::ListOffsetsResponse& answer, std::pair<std::size_t, std::size_t
 
 // Hands each finished append and read of every log to the request waiting
 // for it; true if an append succeeded (parked fetches may now find data).
-bool Broker::drain_logs() {
+bool Broker::drain_logs(io::Outbox& out) {
     bool appended = false;
     // An append may have several waiters: a retried duplicate waits for its first copy.
     const auto settle = [&](const log::PartitionLog* log, std::uint64_t id, bool append,
@@ -299,6 +299,10 @@ bool Broker::drain_logs() {
             });
         }
         for (auto& done : partition.log->take_reads()) {
+            if (partition.restore_read == done.id) {
+                on_restore_read(partition, done, out);
+                continue;
+            }
             settle(log, done.id, false, [&](DataAnswer& answer, auto at) {
                 if (auto* fetch = std::get_if<kafka::FetchResponse>(&answer)) {
                     fill(*fetch, at, done);
@@ -309,6 +313,44 @@ bool Broker::drain_logs() {
         }
     }
     return appended;
+}
+
+void Broker::restore_producers(Partition& partition, io::Outbox& out) {
+    if (partition.restored || partition.restore_read) return;
+    log::PartitionLog& log = *partition.log;
+    if (log.state() != log::PartitionLog::State::ready) return;
+    if (partition.restore_next == Offset(0))
+        partition.restore_next = log.tail_start(restore_tail_bytes);
+    partition.restore_next = std::max(partition.restore_next, log.log_start());
+    if (partition.restore_next >= log.readable_end()) {
+        partition.restored = true;
+        return;
+    }
+    auto read = log.read(partition.restore_next, config_.log.read_bytes_max, out);
+    if (!read.ok()) {
+        partition.restored = true;  // best effort: a log that cannot be read serves no produce
+        return;
+    }
+    partition.restore_read = read.value();
+    touch(partition);
+}
+
+void Broker::on_restore_read(Partition& partition, log::ReadResult& done, io::Outbox& out) {
+    partition.restore_read.reset();
+    auto batches = log::split_batches(done.batches, SIZE_MAX);
+    if (done.error || !batches.ok() || batches.value().empty()) {
+        partition.restored = true;  // best effort, as above
+        return;
+    }
+    for (const auto& span : batches.value()) {
+        if (span.header.producer_id.value() >= 0 &&
+            span.header.last_offset() >= partition.restore_next) {
+            partition.producers.restore(producer_batch(span.header), span.header.base_offset);
+        }
+        partition.restore_next =
+            std::max(partition.restore_next, span.header.last_offset().plus(1));
+    }
+    restore_producers(partition, out);
 }
 
 // A parked Fetch whose reads are done has enough: min_bytes of records, or an error to report.
@@ -327,9 +369,9 @@ bool Broker::fetch_satisfied(const PendingData& pending) {
 
 void Broker::collect(io::Outbox& out) {
     // Woken fetches may be served from the logs' caches at once: drain again.
-    if (drain_logs()) {
+    if (drain_logs(out)) {
         wake_fetches(out);
-        drain_logs();
+        drain_logs(out);
     }
     for (auto it = data_.begin(); it != data_.end();) {
         if (!it->waiting.empty() || (it->timer && !fetch_satisfied(*it))) {

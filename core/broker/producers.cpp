@@ -36,6 +36,11 @@ ProducerWindow::Check ProducerWindow::check(const Batch& batch) const {
 }
 
 void ProducerWindow::appended(const Batch& batch, std::uint64_t append, Offset base) {
+    remember(batch, base, append, false);
+    in_flight_.emplace(append, batch.producer_id);
+}
+
+void ProducerWindow::remember(const Batch& batch, Offset base, std::uint64_t append, bool done) {
     auto found = producers_.find(batch.producer_id);
     if (found == producers_.end()) {
         if (producers_.size() >= limits_.producers_max) evict_one();
@@ -47,10 +52,13 @@ void ProducerWindow::appended(const Batch& batch, std::uint64_t append, Offset b
         producer.batches.clear();
     }
     producer.batches.push_back(
-        Entry{batch.first_sequence, batch.last_sequence, base, append, false});
+        Entry{batch.first_sequence, batch.last_sequence, base, append, done});
     while (producer.batches.size() > limits_.window_batches) producer.batches.pop_front();
     producer.last_seen = ++clock_;
-    in_flight_.emplace(append, batch.producer_id);
+}
+
+void ProducerWindow::restore(const Batch& batch, Offset base) {
+    remember(batch, base, 0, true);
 }
 
 void ProducerWindow::completed(std::uint64_t append, bool ok) {

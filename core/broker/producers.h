@@ -16,9 +16,10 @@
 // in the answer) and gets its outcome. If the first copy's append fails, it
 // and every later batch of the producer are forgotten, so the retry is taken.
 //
-// The window lives in memory. After a restart the broker knows no producer:
-// the first batch of each is accepted whatever its sequence, and the window
-// builds up again from there.
+// The window lives in memory. After a restart the broker rebuilds it from the
+// batches in the tail of the log (restore()) before the partition takes
+// produce requests again; a producer not found there is unknown, and its
+// first batch is accepted whatever its sequence.
 #pragma once
 
 #include <cstddef>
@@ -59,6 +60,9 @@ public:
     [[nodiscard]] Check check(const Batch& batch) const;
     // `batch` was accepted for appending as `append`, at `base`.
     void appended(const Batch& batch, std::uint64_t append, Offset base);
+    // `batch` was found in the log at `base` (rebuilding the window after a
+    // restart, oldest first).
+    void restore(const Batch& batch, Offset base);
     // The append `append` finished; a failure forgets it and what followed it.
     void completed(std::uint64_t append, bool ok);
 
@@ -81,6 +85,7 @@ private:
         std::uint64_t last_seen = 0;
     };
 
+    void remember(const Batch& batch, Offset base, std::uint64_t append, bool done);
     void evict_one();
 
     ProducerLimits limits_;

@@ -72,7 +72,8 @@ Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions
         SAMSA_ASSERT(next_component_ < (1U << 20));
         auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
         partition->start(names, out);
-        topic.partitions.push_back(Partition{std::move(partition), ProducerWindow{}});
+        topic.partitions.push_back(Partition{std::move(partition), ProducerWindow{}, false,
+                                             names.empty(), std::nullopt, Offset(0)});
         ++partition_count_;
         by_component_.emplace(next_component_ - 1, &topic.partitions.back());
         touch(topic.partitions.back());  // recovery may finish within start()
@@ -122,6 +123,7 @@ void Broker::on_log_io(const io::IoCompleted& done, io::Outbox& out) {
     SAMSA_ASSERT(owner.log->owns(done.token));
     owner.log->on_io(done, out);
     touch(owner);
+    restore_producers(owner, out);
     answer_ready_creates(out);
 }
 

@@ -113,6 +113,9 @@ public:
     // removal. The log must not be used after close_files().
     [[nodiscard]] bool quiet() const noexcept;
     [[nodiscard]] std::uint32_t component() const noexcept { return component_; }
+    // The base offset of the newest segments that together hold at least
+    // `bytes` (or all of them): where a reader of the log's recent tail starts.
+    [[nodiscard]] Offset tail_start(std::uint64_t bytes) const noexcept;
     void close_files(io::Outbox& out);
     static bool owns_file(const std::string& prefix, const std::string& name);
 

@@ -358,6 +358,15 @@ void PartitionLog::close_files(io::Outbox& out) {
     state_ = State::needs_repair;  // nothing can be served any more
 }
 
+Offset PartitionLog::tail_start(std::uint64_t bytes) const noexcept {
+    std::uint64_t seen = 0;
+    for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+        seen += it->size;
+        if (seen >= bytes) return std::max(it->base, log_start_);
+    }
+    return log_start_;
+}
+
 bool PartitionLog::owns_file(const std::string& prefix, const std::string& name) {
     if (parse_segment_name(prefix, name)) return true;
     if (name == checkpoint_name(prefix, 0) || name == checkpoint_name(prefix, 1)) return true;

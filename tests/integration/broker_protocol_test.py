@@ -17,7 +17,7 @@ import sys
 import time
 import unittest
 
-from samsa_testing import frame, read_response
+from samsa_testing import frame, kafka_string, read_response
 import samsa_testing
 
 SAMSA = None
@@ -30,6 +30,16 @@ def closed_by_peer(sock):
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
 
 
 class BrokerProtocolTest(unittest.TestCase):
@@ -83,6 +93,70 @@ class BrokerProtocolTest(unittest.TestCase):
                              capture_output=True, text=True, timeout=30)
         self.assertIn('topic "orders" with 3 partitions', out.stdout)
         self.assertIn('topic "events" with 1 partitions', out.stdout)
+
+    def test_kafka_python_admin_deletes_topics(self):
+        from kafka.admin import KafkaAdminClient, NewTopic
+        from kafka.errors import UnknownTopicOrPartitionError
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.address, request_timeout_ms=10000)
+        try:
+            admin.create_topics([NewTopic("doomed", num_partitions=2, replication_factor=1),
+                                 NewTopic("kept", num_partitions=1, replication_factor=1)])
+            admin.delete_topics(["doomed"])
+            self.assertEqual(set(admin.list_topics()), {"kept"})
+            with self.assertRaises(UnknownTopicOrPartitionError):
+                admin.delete_topics(["doomed"])
+        finally:
+            admin.close()
+        self.assertFalse([f for f in os.listdir(self.broker.dir) if f.startswith("doomed")],
+                         "the deleted topic's files are gone")
+
+    def produce_v3(self, topic, records):
+        """Produce v3 (acks=all) of `records` to partition 0; the partition's error code."""
+        body = (struct.pack(">hhi", -1, -1, 5000) + struct.pack(">i", 1) + kafka_string(topic) +
+                struct.pack(">i", 1) + struct.pack(">ii", 0, len(records)) + records)
+        sock = self.broker.connect()
+        sock.sendall(frame(0, 3, 11, body))
+        got, answer = read_response(sock)
+        sock.close()
+        self.assertEqual(got, 11)
+        name_length = struct.unpack(">h", answer[4:6])[0]
+        at = 6 + name_length + 4  # topic count, name, partition count
+        index, error = struct.unpack(">ih", answer[at:at + 6])
+        self.assertEqual(index, 0)
+        return error
+
+    def test_a_produce_with_a_corrupt_batch_is_refused_and_nothing_is_stored(self):
+        self.create_topic("guarded", 1)
+        # One record (zig-zag varints): attributes, timestamp delta 0, offset delta 0, null key
+        # (-1), value length 1, "v", no headers; preceded by its length.
+        record = bytes([0, 0, 0, 1, 2, ord("v"), 0])
+        record = bytes([len(record) * 2]) + record
+        batch_tail = (struct.pack(">hiqqqhii", 0, 0, 1000, 1000, -1, -1, -1, 1) + record)
+
+        def batch_with(crc):
+            after_length = struct.pack(">ibI", 0, 2, crc) + batch_tail
+            return struct.pack(">qi", 0, len(after_length)) + after_length
+
+        good = crc32c(batch_tail)
+        self.assertEqual(self.produce_v3("guarded", batch_with(good ^ 1)), 2)  # CORRUPT_MESSAGE
+        self.assertEqual(self.kcat_consume("guarded"), [])
+        self.assert_still_serving()
+        # The same batch with its right CRC is taken: only the CRC was wrong.
+        self.assertEqual(self.produce_v3("guarded", batch_with(good)), 0)
+        self.assertEqual([r[3] for r in self.kcat_consume("guarded")], ["v"])
+
+    def test_requests_for_a_missing_topic_get_unknown_topic_or_partition(self):
+        # ListOffsets v1 (latest) and a Produce: neither creates the topic.
+        body = struct.pack(">ii", -1, 1) + kafka_string("nope") + struct.pack(">iiq", 1, 0, -1)
+        sock = self.broker.connect()
+        sock.sendall(frame(2, 1, 12, body))
+        got, answer = read_response(sock)
+        sock.close()
+        self.assertEqual(got, 12)
+        at = 4 + 2 + len("nope") + 4
+        self.assertEqual(struct.unpack(">ih", answer[at:at + 6]), (0, 3))
+        self.assertEqual(self.produce_v3("nope-either", b""), 3)
+        self.assert_still_serving()
 
     def create_topic(self, name, partitions):
         from kafka.admin import KafkaAdminClient, NewTopic

@@ -569,6 +569,33 @@ TEST(BrokerIdempotence, ARetriedBatchGetsItsFirstOffsetAndIsStoredOnce) {
               11);  // 3 + 2 + 1 + 4 + 1 records: no duplicate was stored
 }
 
+TEST(BrokerIdempotence, TheWindowIsRebuiltFromTheLogAfterARestart) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("t", 1)};
+    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    const std::int64_t producer =
+        sim.ask<kafka::InitProducerIdResponse>(22, 1, init_producer()).producer_id;
+    const auto send = [&](std::int32_t sequence, int count) {
+        return sim
+            .ask<kafka::ProduceResponse>(0, 7,
+                                         produce("t", 0, sequenced(producer, 0, sequence, count)))
+            .responses.at(0)
+            .partition_responses.at(0);
+    };
+    sim.ask<kafka::ProduceResponse>(0, 7, produce("t", 0, records(0, 4)));  // a plain producer
+    EXPECT_EQ(send(0, 3).base_offset, 4);
+    EXPECT_EQ(send(3, 2).base_offset, 7);
+    sim.restart();
+    // The answer to the last batch was lost in the crash; the producer retries it.
+    const auto retried = send(3, 2);
+    EXPECT_EQ(retried.error_code, 0);
+    EXPECT_EQ(retried.base_offset, 7);
+    EXPECT_EQ(send(0, 3).base_offset, 4);
+    EXPECT_EQ(send(9, 1).error_code, 45);  // the gap is still seen
+    EXPECT_EQ(send(5, 1).base_offset, 9);
+}
+
 TEST(BrokerTopics, DeletedTopicsDisappearWithTheirFilesAndCanBeCreatedAgain) {
     SimBroker sim;
     kafka::CreateTopicsRequest create;
