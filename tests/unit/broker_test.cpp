@@ -523,13 +523,17 @@ TEST(BrokerIdempotence, ProducerIdsAreNeverHandedOutTwiceEvenAcrossRestarts) {
     EXPECT_EQ(sim.ask<kafka::InitProducerIdResponse>(22, 0, transactional).error_code, 42);
 }
 
+// Creates `topic` (one partition) and returns a new idempotent producer's id.
+std::int64_t topic_and_producer(SimBroker& sim, const std::string& topic) {
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic(topic, 1)};
+    EXPECT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    return sim.ask<kafka::InitProducerIdResponse>(22, 1, init_producer()).producer_id;
+}
+
 TEST(BrokerIdempotence, ARetriedBatchGetsItsFirstOffsetAndIsStoredOnce) {
     SimBroker sim;
-    kafka::CreateTopicsRequest create;
-    create.topics = {new_topic("t", 1)};
-    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
-    const std::int64_t producer =
-        sim.ask<kafka::InitProducerIdResponse>(22, 1, init_producer()).producer_id;
+    const std::int64_t producer = topic_and_producer(sim, "t");
     const auto send = [&](std::int16_t epoch, std::int32_t sequence, int count) {
         return sim
             .ask<kafka::ProduceResponse>(
@@ -571,11 +575,7 @@ TEST(BrokerIdempotence, ARetriedBatchGetsItsFirstOffsetAndIsStoredOnce) {
 
 TEST(BrokerIdempotence, TheWindowIsRebuiltFromTheLogAfterARestart) {
     SimBroker sim;
-    kafka::CreateTopicsRequest create;
-    create.topics = {new_topic("t", 1)};
-    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
-    const std::int64_t producer =
-        sim.ask<kafka::InitProducerIdResponse>(22, 1, init_producer()).producer_id;
+    const std::int64_t producer = topic_and_producer(sim, "t");
     const auto send = [&](std::int32_t sequence, int count) {
         return sim
             .ask<kafka::ProduceResponse>(0, 7,
