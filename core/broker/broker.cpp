@@ -40,6 +40,7 @@ kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, 
             partition.partition_index = static_cast<std::int32_t>(i);
             partition.leader_id = self;
             partition.leader_epoch = 0;
+            topic.is_internal = name == kOffsetsTopic;
             partition.replica_nodes = {self};
             partition.isr_nodes = {self};
             topic.partitions.push_back(std::move(partition));
@@ -54,7 +55,8 @@ kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, 
     return answer;
 }
 
-void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
+void Broker::step(Instant now, const io::Event& event, io::Outbox& out) {
+    now_ = now;
     if (const auto* request = std::get_if<io::ClientRequest>(&event)) {
         if (!ready()) {
             if (waiting_.size() >= config_.requests_waiting_max) return close(request->client, out);
@@ -96,6 +98,7 @@ void Broker::step(Instant, const io::Event& event, io::Outbox& out) {
     }
     collect(out);
     advance_deletions(out);
+    pump_groups(out);
 }
 
 bool Broker::ready() const {
@@ -106,6 +109,7 @@ bool Broker::ready() const {
 void Broker::update_ready() {
     if (ready_ || !started_ || listing_) return;
     for (const auto& [name, topic] : topics_) {
+        if (name == kOffsetsTopic) continue;  // group requests wait for it on their own
         for (const auto& partition : topic.partitions) {
             if (partition.log->state() == log::PartitionLog::State::recovering) return;
         }
@@ -187,7 +191,8 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
     if (const auto* list = std::get_if<kafka::ListOffsetsRequest>(&body)) {
         return on_list_offsets(std::move(pending), *list, out);
     }
-    close(request.client, out);  // an API this broker does not serve yet
+    if (on_group_request(request, header, body, out)) return;
+    close(request.client, out);  // an API this broker does not serve
 }
 
 }  // namespace samsa::broker

@@ -51,8 +51,10 @@
 #include "core/base/time.h"
 #include "core/broker/errors.h"
 #include "core/broker/producers.h"
+#include "core/group/coordinator.h"
 #include "core/io/seam.h"
 #include "core/log/partition_log.h"
+#include "net/kafka/api.h"
 #include "net/kafka/messages.h"
 
 namespace samsa::broker {
@@ -77,8 +79,20 @@ struct BrokerConfig {
     bool auto_create_topics = true;
     log::LogConfig log;                  // every partition's (file_prefix is set per partition)
     std::size_t partitions_max = 10000;  // on this broker, all topics together
-    std::size_t requests_waiting_max = 1024;  // requests held while the broker starts
+    std::size_t requests_waiting_max = 1024;             // requests held while the broker starts
+    group::GroupLimits groups;                           // the coordinator; groups.partitions of
+    log::LogConfig offsets_log = offsets_log_default();  // __consumer_offsets, with this config
+
+    static log::LogConfig offsets_log_default() {
+        log::LogConfig config;
+        config.segment_bytes_max = 8ULL << 20;  // small records; no need to reserve 64 MiB
+        config.preallocate = false;
+        config.cache_bytes_max = 1ULL << 20;
+        return config;
+    }
 };
+
+inline const std::string kOffsetsTopic = "__consumer_offsets";
 
 struct BrokerStats {
     std::uint64_t requests = 0;
@@ -88,7 +102,9 @@ struct BrokerStats {
 
 class Broker {
 public:
-    explicit Broker(BrokerConfig config) : config_(std::move(config)) {}
+    explicit Broker(BrokerConfig config) : config_(std::move(config)) {
+        coordinator_ = group::Coordinator(config_.groups);
+    }
     Broker(Broker&&) noexcept = default;
     Broker& operator=(Broker&&) noexcept = default;
 
@@ -111,6 +127,9 @@ private:
         bool restored = false;
         std::optional<std::uint64_t> restore_read;  // the read in progress
         Offset restore_next;                        // where the next read starts
+        // Set for a partition of __consumer_offsets: its number. Its restore
+        // reads the whole log and replays it into the group coordinator.
+        std::optional<std::int32_t> offsets_partition;
     };
     // Rebuilding a ready partition's producer window: reads from the last
     // restore_tail_bytes of its log to its end.
@@ -153,6 +172,7 @@ private:
     void on_log_io(const io::IoCompleted& done, io::Outbox& out);
     Topic& add_topic(const std::string& name, std::size_t partitions,
                      const std::vector<std::string>& names, io::Outbox& out);
+    void add_offsets_topic(const std::vector<std::string>& names, io::Outbox& out);
     [[nodiscard]] bool topic_ready(const std::string& name) const;
     void answer_ready_creates(io::Outbox& out);
     void on_create_topics(const io::ClientRequest& request, std::int32_t correlation_id,
@@ -221,6 +241,22 @@ private:
     // and sends those that are complete.
     void collect(io::Outbox& out);
     bool drain_logs(io::Outbox& out);
+
+    // Consumer groups (groups.cpp): requests go to the coordinator; its
+    // answers, appends to __consumer_offsets and next deadline are carried
+    // out by pump_groups() after every step.
+    bool on_group_request(const io::ClientRequest& request, const kafka::RequestHeader& header,
+                          const kafka::Request& body, io::Outbox& out);
+    void finish_restore(Partition& partition);
+    void pump_groups(io::Outbox& out);
+    void append_group_records(const group::Append& append, io::Outbox& out);
+    void arm_group_timer(io::Outbox& out);
+    group::Coordinator coordinator_;
+    // Appends to __consumer_offsets: (log, append id) -> the coordinator's id.
+    std::map<std::pair<const log::PartitionLog*, std::uint64_t>, std::uint64_t> group_appends_;
+    std::optional<TimerId> group_timer_;
+    Instant group_timer_at_;
+    Instant now_;
 
     // DeleteTopics. A deleted topic leaves topics_ at once; its logs finish
     // what they started, then every file of the topic is removed. A marker file

@@ -194,6 +194,11 @@ void Broker::wake_fetches(io::Outbox& out) {
 }
 
 void Broker::on_timer(TimerId timer, io::Outbox& out) {
+    if (group_timer_ == timer) {
+        group_timer_.reset();
+        coordinator_.tick(now_);
+        return;  // pump_groups() answers and arms the next one
+    }
     for (auto& pending : data_) {
         if (pending.timer != timer) continue;
         pending.timer.reset();  // answered now with what there is (a timer may fire early: fine)
@@ -291,6 +296,12 @@ bool Broker::drain_logs(io::Outbox& out) {
         const log::PartitionLog* log = partition.log.get();
         for (auto& done : partition.log->take_completed()) {
             appended = appended || !done.error;
+            if (const auto group_append = group_appends_.find({log, done.id});
+                group_append != group_appends_.end()) {
+                coordinator_.on_appended(group_append->second, !done.error);
+                group_appends_.erase(group_append);
+                continue;
+            }
             partition.producers.completed(done.id, !done.error);
             settle(log, done.id, true, [&](DataAnswer& answer, auto at) {
                 if (auto* produce = std::get_if<kafka::ProduceResponse>(&answer)) {
@@ -319,30 +330,46 @@ void Broker::restore_producers(Partition& partition, io::Outbox& out) {
     if (partition.restored || partition.restore_read) return;
     log::PartitionLog& log = *partition.log;
     if (log.state() != log::PartitionLog::State::ready) return;
-    if (partition.restore_next == Offset(0))
+    // __consumer_offsets is replayed whole; other logs from their tail.
+    if (partition.restore_next == Offset(0) && !partition.offsets_partition) {
         partition.restore_next = log.tail_start(restore_tail_bytes);
-    partition.restore_next = std::max(partition.restore_next, log.log_start());
-    if (partition.restore_next >= log.readable_end()) {
-        partition.restored = true;
-        return;
     }
+    partition.restore_next = std::max(partition.restore_next, log.log_start());
+    if (partition.restore_next >= log.readable_end()) return finish_restore(partition);
     auto read = log.read(partition.restore_next, config_.log.read_bytes_max, out);
     if (!read.ok()) {
-        partition.restored = true;  // best effort: a log that cannot be read serves no produce
+        partition.restored = true;  // a log that cannot be read serves no produce anyway
         return;
     }
     partition.restore_read = read.value();
     touch(partition);
 }
 
+void Broker::finish_restore(Partition& partition) {
+    partition.restored = true;
+    if (partition.offsets_partition) coordinator_.loaded(*partition.offsets_partition);
+}
+
 void Broker::on_restore_read(Partition& partition, log::ReadResult& done, io::Outbox& out) {
     partition.restore_read.reset();
     auto batches = log::split_batches(done.batches, SIZE_MAX);
     if (done.error || !batches.ok() || batches.value().empty()) {
-        partition.restored = true;  // best effort, as above
+        partition.restored = true;  // as above (a group partition stays not loaded)
         return;
     }
     for (const auto& span : batches.value()) {
+        if (partition.offsets_partition && span.header.last_offset() >= partition.restore_next) {
+            const auto first = done.batches.begin() + static_cast<long>(span.offset);
+            const std::span<const std::uint8_t> batch(&*first, span.length);
+            auto records = log::parse_records(batch);
+            if (records.ok()) {
+                for (const auto& record : records.value()) {
+                    const Offset at = span.header.base_offset.plus(record.offset_delta);
+                    if (at < partition.restore_next || !record.key) continue;
+                    coordinator_.load(*partition.offsets_partition, *record.key, record.value);
+                }
+            }
+        }
         if (span.header.producer_id.value() >= 0 &&
             span.header.last_offset() >= partition.restore_next) {
             partition.producers.restore(producer_batch(span.header), span.header.base_offset);

@@ -59,6 +59,8 @@ void Broker::on_delete_topics(const io::ClientRequest& request, std::int32_t cor
         std::int16_t error = 0;
         if (mentions[name] > 1) {
             error = kInvalidRequest;
+        } else if (name == kOffsetsTopic) {
+            error = kInvalidTopic;  // the groups' internal topic stays
         } else if (const auto found = topics_.find(name); found != topics_.end()) {
             std::vector<Partition> partitions = std::move(found->second.partitions);
             topics_.erase(found);

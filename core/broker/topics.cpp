@@ -54,7 +54,9 @@ IoToken Broker::next_token() noexcept {
 
 std::map<std::string, std::size_t> Broker::topics() const {
     std::map<std::string, std::size_t> all;
-    for (const auto& [name, topic] : topics_) all.emplace(name, topic.partitions.size());
+    for (const auto& [name, topic] : topics_) {
+        if (name != kOffsetsTopic) all.emplace(name, topic.partitions.size());
+    }
     return all;
 }
 
@@ -73,7 +75,7 @@ Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions
         auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
         partition->start(names, out);
         topic.partitions.push_back(Partition{std::move(partition), ProducerWindow{}, false,
-                                             names.empty(), std::nullopt, Offset(0)});
+                                             names.empty(), std::nullopt, Offset(0), std::nullopt});
         ++partition_count_;
         by_component_.emplace(next_component_ - 1, &topic.partitions.back());
         touch(topic.partitions.back());  // recovery may finish within start()
@@ -110,8 +112,10 @@ void Broker::on_listed(const io::IoCompleted& done, io::Outbox& out) {
     }
     for (const auto& name : deleting) start_deletion(name, {}, true, out);
     for (const auto& [name, partitions] : found) {
-        if (!deleting.contains(name)) add_topic(name, partitions, done.names, out);
+        if (name == kOffsetsTopic || deleting.contains(name)) continue;
+        add_topic(name, partitions, done.names, out);
     }
+    add_offsets_topic(done.names, out);  // found on disk or created
     reserve_producer_block(out);
 }
 

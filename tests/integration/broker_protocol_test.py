@@ -73,7 +73,7 @@ class BrokerProtocolTest(unittest.TestCase):
         try:
             admin.create_topics([NewTopic("orders", num_partitions=3, replication_factor=1),
                                  NewTopic("events", num_partitions=1, replication_factor=1)])
-            self.assertEqual(set(admin.list_topics()), {"orders", "events"})
+            self.assertEqual(set(admin.list_topics()), {"orders", "events", "__consumer_offsets"})
             with self.assertRaises(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic("orders", num_partitions=1, replication_factor=1)])
         finally:
@@ -102,7 +102,7 @@ class BrokerProtocolTest(unittest.TestCase):
             admin.create_topics([NewTopic("doomed", num_partitions=2, replication_factor=1),
                                  NewTopic("kept", num_partitions=1, replication_factor=1)])
             admin.delete_topics(["doomed"])
-            self.assertEqual(set(admin.list_topics()), {"kept"})
+            self.assertEqual(set(admin.list_topics()), {"kept", "__consumer_offsets"})
             with self.assertRaises(UnknownTopicOrPartitionError):
                 admin.delete_topics(["doomed"])
         finally:

@@ -74,7 +74,8 @@ class SamsaBrokerTest(ClientTestBase):
                           "--replication-factor", "1")
         self.assertIn("created topic orders", out)
         self.run_ok("topic", "create", "events")
-        self.assertEqual(self.run_ok("topic", "list").split(), ["events", "orders"])
+        # Internal topics are listed too, as kafka-topics.sh --list does.
+        self.assertEqual(self.run_ok("topic", "list").split(), ["__consumer_offsets", "events", "orders"])
         again = samsa(self.bootstrap, "topic", "create", "orders", "--partitions", "3")
         self.assertNotEqual(again.returncode, 0)
         self.assertIn("TOPIC_ALREADY_EXISTS", again.stderr)

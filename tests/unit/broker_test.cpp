@@ -107,7 +107,9 @@ TEST(Broker, MetadataNamesThisBrokerAsClusterAndController) {
         EXPECT_EQ(answer.brokers[0].host, "127.0.0.1");
         EXPECT_EQ(answer.brokers[0].port, 19092);
         EXPECT_EQ(answer.controller_id, 3);
-        EXPECT_TRUE(answer.topics.empty());
+        ASSERT_EQ(answer.topics.size(), 1U);  // only the groups' internal topic
+        EXPECT_EQ(answer.topics[0].name, kOffsetsTopic);
+        EXPECT_EQ(answer.topics[0].is_internal, version >= 1);
     }
     kafka::MetadataRequest named;
     named.topics = std::vector<kafka::MetadataRequest::Topic>{{"orders"}};
@@ -135,7 +137,8 @@ TEST(Broker, BadInputClosesTheConnection) {
 
 TEST(Broker, ARequestForAnApiNotServedYetClosesTheConnection) {
     Broker broker = started();
-    EXPECT_TRUE(closes(ask(broker, frame_of({12, 0, 1, "t"}, kafka::HeartbeatRequest{}))));
+    EXPECT_TRUE(
+        closes(ask(broker, frame_of({37, 0, 1, "t"}, kafka::CreatePartitionsRequest{}))));
 }
 
 }  // namespace
@@ -245,17 +248,20 @@ TEST(BrokerTopics, CreatedTopicsAppearInMetadataAndSurviveARestart) {
     kafka::MetadataRequest all;
     all.topics = std::nullopt;
     const auto described = sim.ask<kafka::MetadataResponse>(3, 8, all);
-    ASSERT_EQ(described.topics.size(), 2U);
-    EXPECT_EQ(described.topics[1].name, "orders");
-    ASSERT_EQ(described.topics[1].partitions.size(), 4U);
-    for (const auto& partition : described.topics[1].partitions) {
+    ASSERT_EQ(described.topics.size(), 3U);  // with __consumer_offsets, sorted first
+    EXPECT_EQ(described.topics[0].name, kOffsetsTopic);
+    EXPECT_TRUE(described.topics[0].is_internal);
+    EXPECT_EQ(described.topics[2].name, "orders");
+    EXPECT_FALSE(described.topics[2].is_internal);
+    ASSERT_EQ(described.topics[2].partitions.size(), 4U);
+    for (const auto& partition : described.topics[2].partitions) {
         EXPECT_EQ(partition.error_code, 0);
         EXPECT_EQ(partition.leader_id, 1);
         EXPECT_EQ(partition.replica_nodes, std::vector<std::int32_t>{1});
     }
     sim.restart();  // the topics are found again from the partitions' files
     EXPECT_EQ(sim.broker()->topics(), want);
-    EXPECT_EQ(sim.ask<kafka::MetadataResponse>(3, 1, all).topics.size(), 2U);
+    EXPECT_EQ(sim.ask<kafka::MetadataResponse>(3, 1, all).topics.size(), 3U);
 }
 
 TEST(BrokerTopics, CreateTopicsValidatesEachTopicAsKafkaDoes) {
