@@ -82,6 +82,9 @@ struct BrokerConfig {
     std::size_t requests_waiting_max = 1024;             // requests held while the broker starts
     group::GroupLimits groups;                           // the coordinator; groups.partitions of
     log::LogConfig offsets_log = offsets_log_default();  // __consumer_offsets, with this config
+    // A partition of __consumer_offsets is compacted - its live records
+    // rewritten, the older segments deleted - once this much was appended.
+    std::uint64_t offsets_compact_bytes = 16ULL << 20;
 
     static log::LogConfig offsets_log_default() {
         log::LogConfig config;
@@ -130,6 +133,12 @@ private:
         // Set for a partition of __consumer_offsets: its number. Its restore
         // reads the whole log and replays it into the group coordinator.
         std::optional<std::int32_t> offsets_partition;
+        // Its compaction: bytes appended since the last rewrite of the live
+        // records, and the rewrite in flight (its appends, where it starts).
+        std::uint64_t group_bytes = 0;
+        std::set<std::uint64_t> rewrite_appends;
+        Offset rewrite_base;
+        bool rewrite_failed = false;
     };
     // Rebuilding a ready partition's producer window: reads from the last
     // restore_tail_bytes of its log to its end.
@@ -251,6 +260,8 @@ private:
     void pump_groups(io::Outbox& out);
     void append_group_records(const group::Append& append, io::Outbox& out);
     void arm_group_timer(io::Outbox& out);
+    void compact_offsets(Partition& partition, io::Outbox& out);
+    void on_rewrite_appended(Partition& partition, const log::AppendResult& done, io::Outbox& out);
     group::Coordinator coordinator_;
     // Appends to __consumer_offsets: (log, append id) -> the coordinator's id.
     std::map<std::pair<const log::PartitionLog*, std::uint64_t>, std::uint64_t> group_appends_;

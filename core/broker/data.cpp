@@ -296,6 +296,10 @@ bool Broker::drain_logs(io::Outbox& out) {
         const log::PartitionLog* log = partition.log.get();
         for (auto& done : partition.log->take_completed()) {
             appended = appended || !done.error;
+            if (partition.rewrite_appends.contains(done.id)) {
+                on_rewrite_appended(partition, done, out);
+                continue;
+            }
             if (const auto group_append = group_appends_.find({log, done.id});
                 group_append != group_appends_.end()) {
                 coordinator_.on_appended(group_append->second, !done.error);

@@ -100,10 +100,58 @@ void Broker::append_group_records(const group::Append& append, io::Outbox& out) 
         record.timestamp_ms = now_ms;
         builder.add(record);
     }
-    auto appended = partition->log->append(builder.build(), 0, out);
+    io::Bytes batch = builder.build();
+    const std::size_t size = batch.size();
+    auto appended = partition->log->append(std::move(batch), 0, out);
     if (!appended.ok()) return coordinator_.on_appended(append.id, false);
     touch(*partition);
     group_appends_[{partition->log.get(), appended.value().id}] = append.id;
+    partition->group_bytes += size;
+    if (partition->group_bytes >= config_.offsets_compact_bytes) compact_offsets(*partition, out);
+}
+
+// Appends every live record of the partition again, in batches; once all are
+// durable, the segments before the first are obsolete and deleted.
+void Broker::compact_offsets(Partition& partition, io::Outbox& out) {
+    if (!partition.rewrite_appends.empty() || !partition.offsets_partition) return;
+    const auto records = coordinator_.snapshot(*partition.offsets_partition, now_);
+    partition.group_bytes = 0;
+    partition.rewrite_failed = false;
+    partition.rewrite_base = partition.log->log_end();
+    constexpr std::size_t batch_bytes = 256 << 10;
+    const std::int64_t now_ms = now_.nanoseconds() / 1000000;
+    std::size_t next = 0;
+    while (next < records.size()) {
+        log::BatchBuilder builder;
+        while (next < records.size() &&
+               (builder.record_count() == 0 || builder.size_bytes() < batch_bytes)) {
+            const auto& [key, value] = records[next++];
+            log::RecordInput record;
+            record.key = std::span<const std::uint8_t>(key);
+            if (value) record.value = std::span<const std::uint8_t>(*value);
+            record.timestamp_ms = now_ms;
+            builder.add(record);
+        }
+        auto appended = partition.log->append(builder.build(), 0, out);
+        if (!appended.ok()) {
+            partition.rewrite_failed = true;
+            break;
+        }
+        partition.rewrite_appends.insert(appended.value().id);
+    }
+    touch(partition);
+    if (partition.rewrite_appends.empty() && !partition.rewrite_failed) {
+        partition.log->delete_segments_before(partition.rewrite_base, out);  // nothing is live
+    }
+}
+
+void Broker::on_rewrite_appended(Partition& partition, const log::AppendResult& done,
+                                 io::Outbox& out) {
+    partition.rewrite_appends.erase(done.id);
+    if (done.error) partition.rewrite_failed = true;
+    if (partition.rewrite_appends.empty() && !partition.rewrite_failed) {
+        partition.log->delete_segments_before(partition.rewrite_base, out);
+    }
 }
 
 void Broker::arm_group_timer(io::Outbox& out) {

@@ -83,7 +83,11 @@ void Coordinator::commit(Instant now, const ReplyTo& to,
                                         request.group_instance_id, request.generation_id);
         error = check.error;
         group = check.group;
-        if (error == 0 && group->state != GroupState::stable) error = kRebalanceInProgress;
+        // As Kafka: a member may commit what it consumed while it rejoins, but not
+        // between the join and the assignment (CompletingRebalance).
+        if (error == 0 && group->state == GroupState::completing_rebalance) {
+            error = kRebalanceInProgress;
+        }
         if (check.member != nullptr && error == 0) {
             check.member->session_deadline =
                 now + Duration::milliseconds(check.member->session_timeout_ms);
@@ -126,6 +130,33 @@ void Coordinator::commit(Instant now, const ReplyTo& to,
     }
     pending.commit_answer = std::move(body);
     pending_[append(pending.partition, std::move(records))] = std::move(pending);
+}
+
+std::vector<std::pair<io::Bytes, std::optional<io::Bytes>>> Coordinator::snapshot(
+    std::int32_t partition, Instant now) const {
+    // Commits still being written count as done: the rewrite comes after
+    // them in the log, so it must not bring back the values they replace.
+    std::map<std::string, std::map<std::pair<std::string, std::int32_t>, Committed>> offsets;
+    for (const auto& [id, group] : groups_) {
+        if (partition_of(id) == partition) offsets[id] = group.offsets;
+    }
+    for (const auto& [append_id, pending] : pending_) {
+        if (pending.kind != PendingAppend::Kind::commit || !offsets.contains(pending.group))
+            continue;
+        for (const auto& [key, committed] : pending.offsets)
+            offsets[pending.group][key] = committed;
+    }
+    std::vector<std::pair<io::Bytes, std::optional<io::Bytes>>> records;
+    for (const auto& [id, group_offsets] : offsets) {
+        const Group& group = groups_.at(id);
+        records.emplace_back(group_key(id), group_value({group.protocol_type, group.generation,
+                                                         group.protocol, group.leader}));
+        for (const auto& [key, committed] : group_offsets) {
+            records.emplace_back(offset_key(id, key.first, key.second),
+                                 offset_value(committed, now.nanoseconds() / 1000000));
+        }
+    }
+    return records;
 }
 
 void Coordinator::on_appended(std::uint64_t id, bool ok) {

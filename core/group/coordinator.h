@@ -129,6 +129,13 @@ public:
         return loaded_.contains(partition);
     }
 
+    // Compaction of __consumer_offsets: every live record of `partition` (each
+    // group's metadata and committed offsets, counting commits still being
+    // written), to be appended as one rewrite after which everything older in
+    // the partition is obsolete.
+    [[nodiscard]] std::vector<std::pair<io::Bytes, std::optional<io::Bytes>>> snapshot(
+        std::int32_t partition, Instant now) const;
+
     std::vector<Reply> take_replies();
     std::vector<Append> take_appends();
     void on_appended(std::uint64_t id, bool ok);

@@ -74,6 +74,11 @@ public:
     // the time (ms since the epoch, as record timestamps count it), those
     // whose newest record is older than retention_ms. Never the last segment.
     void apply_retention(io::Outbox& out, std::optional<std::int64_t> now_ms = std::nullopt);
+    // Deletes the whole segments that hold only offsets below `offset` (the
+    // segment holding `offset` stays) and advances the log start: how a
+    // compacted topic drops what a later rewrite of its live records made
+    // obsolete.
+    void delete_segments_before(Offset offset, io::Outbox& out);
     // The first offset whose record timestamp is >= timestamp_ms (Kafka's
     // ListOffsets by time), among readable records. The answer arrives via
     // take_reads() as ReadResult::time_match (absent: no such record).
@@ -247,6 +252,8 @@ private:
     std::size_t segment_for(Offset offset) const;
     // Maintenance: removals (phase 1), then the cut (phase 2), then ready.
     void remove_segment_files(std::size_t index, io::Outbox& out);
+    template <class Drop>
+    void drop_oldest_segments(io::Outbox& out, Drop&& drop);
     void issue_removals(io::Outbox& out);
     void issue_sync_and_cut(io::Outbox& out);
     void finish_phase(io::Outbox& out);

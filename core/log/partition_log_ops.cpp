@@ -347,8 +347,30 @@ void PartitionLog::on_maintenance_io(const io::IoCompleted& done, io::Outbox& ou
 }
 
 void PartitionLog::apply_retention(io::Outbox& out, std::optional<std::int64_t> now_ms) {
-    if (state_ != State::ready) return;
     std::uint64_t total = size_bytes();
+    drop_oldest_segments(out, [&](const Segment& oldest, const Segment&) {
+        const bool over_size =
+            config_.retention_bytes_max > 0 && total - oldest.size >= config_.retention_bytes_max;
+        // By age, as Kafka: the segment's newest record is older than
+        // retention_ms. A segment whose index is not known yet stays.
+        const auto newest = oldest.sparse.max_timestamp();
+        const bool expired = now_ms && config_.retention_ms > 0 && oldest.sparse_complete &&
+                             newest && *now_ms - newest->timestamp_ms > config_.retention_ms;
+        if (!over_size && !expired) return false;
+        total -= oldest.size;
+        return true;
+    });
+}
+
+void PartitionLog::delete_segments_before(Offset offset, io::Outbox& out) {
+    // The oldest segment goes when the next one starts at or before `offset`.
+    drop_oldest_segments(out,
+                         [&](const Segment&, const Segment& next) { return next.base <= offset; });
+}
+
+template <class Drop>
+void PartitionLog::drop_oldest_segments(io::Outbox& out, Drop&& drop) {
+    if (state_ != State::ready) return;
     bool removed = false;
     // A segment a flush in flight just created may yet be dropped (if the
     // flush fails): the one before it must stay.
@@ -357,15 +379,7 @@ void PartitionLog::apply_retention(io::Outbox& out, std::optional<std::int64_t> 
     const std::size_t keep = rolling ? 2 : 1;
     while (segments_.size() > keep) {
         const Segment& oldest = segments_.front();
-        const bool over_size =
-            config_.retention_bytes_max > 0 && total - oldest.size >= config_.retention_bytes_max;
-        // By age, as Kafka: the segment's newest record is older than
-        // retention_ms. A segment whose index is not known yet stays.
-        const auto newest = oldest.sparse.max_timestamp();
-        const bool expired = now_ms && config_.retention_ms > 0 && oldest.sparse_complete &&
-                             newest && *now_ms - newest->timestamp_ms > config_.retention_ms;
-        if (!over_size && !expired) break;
-        total -= oldest.size;
+        if (!drop(oldest, segments_[1])) break;
         remove_index_file(oldest.base, out);
         out.push(io::Close{oldest.file});
         const IoToken remove = next_token();

@@ -98,3 +98,35 @@ class Broker:
         if not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
         return code
+
+
+def install_npm_package(cache_dir, spec, timeout=180):
+    """Makes the npm package `spec` ("name@version") importable from `cache_dir`, running
+    `npm install` into it only when that exact version is not there yet. Returns the
+    node_modules folder (for NODE_PATH). Raises RuntimeError when node or npm is missing or the
+    install fails: a test needing the package should fail on that, not be skipped."""
+    import json
+    import os
+    name, _, version = spec.rpartition("@")
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            raise RuntimeError("%s is not on PATH (needed for %s)" % (tool, spec))
+    modules = os.path.join(cache_dir, "node_modules")
+    manifest = os.path.join(modules, name, "package.json")
+    try:
+        with open(manifest) as f:
+            if json.load(f).get("version") == version:
+                return modules
+    except (OSError, ValueError):
+        pass
+    os.makedirs(cache_dir, exist_ok=True)
+    command = ["npm", "install", "--no-audit", "--no-fund", "--prefix", cache_dir, spec]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError("%s: no answer within %d s (npm registry unreachable?)"
+                           % (" ".join(command), timeout))
+    if done.returncode != 0 or not os.path.exists(manifest):
+        raise RuntimeError("%s failed (exit %d):\n%s"
+                           % (" ".join(command), done.returncode, done.stderr[-3000:]))
+    return modules

@@ -93,6 +93,12 @@ inline Phase ready() {
     return [](Host& h, io::Outbox&) { return h.log.state() == State::ready; };
 }
 
+// Waits until the log has no I/O of its own outstanding (background index
+// writes included), so a run ends with everything it started on disk.
+inline Phase quiet() {
+    return [](Host& h, io::Outbox&) { return h.log.quiet(); };
+}
+
 // Appends `count` new batches in one step, each with distinct contents.
 inline Phase append(std::size_t count, std::int32_t epoch = 7, std::size_t value_bytes = 40) {
     return [=](Host& h, io::Outbox& out) {
