@@ -22,6 +22,7 @@
 #include "core/log/batch.h"
 #include "core/log/batch_builder.h"
 #include "net/kafka/murmur2.h"
+#include "runtime/group_commands.h"
 #include "runtime/kafka_client.h"
 
 namespace samsa::runtime {
@@ -44,11 +45,9 @@ constexpr std::size_t kRecordOverheadBytesMax = 32;
 constexpr std::size_t kLineBytesMax = kRequestRecordBytesMax - kRecordOverheadBytesMax;
 constexpr std::size_t kStdinChunkBytes = 64u << 10;
 
-// consume: fetch sizes, and the pause between rounds that found nothing.
+// consume: the longest a Fetch waits (well under a group heartbeat interval),
+// and the pause between rounds that found nothing.
 constexpr std::int32_t kFetchMaxWaitMs = 500;
-constexpr std::int32_t kFetchBytesMax = 32 << 20;
-constexpr std::int32_t kPartitionFetchBytesFirst = 1 << 20;
-constexpr std::int32_t kPartitionFetchBytesMax = 16 << 20;
 constexpr auto kEmptyRoundPause = std::chrono::milliseconds(100);
 
 std::span<const std::uint8_t> bytes_of(std::string_view text) {
@@ -427,24 +426,42 @@ Status<ClientError> produce(KafkaClient& client, const ProduceOptions& options) 
 // ---------------------------------------------------------------------------
 // consume
 
-struct PartitionState {
-    std::int32_t leader = -1;
-    std::int64_t position = 0;
-    std::int64_t end_at_start = 0;
-    std::int32_t fetch_bytes = kPartitionFetchBytesFirst;
-};
+using PartitionState = FetchPartition;
 
 class Consumer {
 public:
     Consumer(KafkaClient& client, const ConsumeOptions& options, std::ostream& out,
-             std::map<std::int32_t, PartitionState> partitions)
-        : client_(client), options_(options), out_(out), partitions_(std::move(partitions)) {}
+             std::map<std::int32_t, PartitionState> partitions, GroupMember* group = nullptr)
+        : client_(client),
+          options_(options),
+          out_(out),
+          partitions_(std::move(partitions)),
+          group_(group) {}
+
+    // partition -> the offset after the last record printed (or skipped).
+    [[nodiscard]] Positions positions() const {
+        Positions positions;
+        for (const auto& [index, state] : partitions_) positions[index] = state.position;
+        return positions;
+    }
 
     Status<ClientError> run() {
         auto quiet_since = Clock::now();
         bool caught_up = false;
         const auto timeout = std::chrono::milliseconds(options_.timeout_ms);
         while (!done()) {
+            if (group_ != nullptr) {
+                if (GroupMember::stop_requested()) break;
+                auto rejoined = group_->poll(positions());
+                if (!rejoined.ok()) return Failure{rejoined.error()};
+                if (rejoined.value()) {
+                    auto states = group_->partitions(options_.from_beginning, partitions_);
+                    if (!states.ok()) return Failure{states.error()};
+                    partitions_ = std::move(states).value();
+                    caught_up = false;
+                    quiet_since = Clock::now();
+                }
+            }
             if (!caught_up && all_caught_up()) {
                 caught_up = true;
                 quiet_since = std::max(quiet_since, Clock::now());
@@ -476,109 +493,12 @@ private:
     }
 
     Status<ClientError> fetch_round() {
-        std::map<std::int32_t, kafka::FetchRequest> requests;
-        for (const auto& [index, state] : partitions_) {
-            auto& request = requests[state.leader];
-            if (request.topics.empty()) {
-                request.replica_id = -1;
-                request.max_wait_ms = kFetchMaxWaitMs;
-                request.min_bytes = 1;
-                request.max_bytes = kFetchBytesMax;
-                request.session_id = 0;
-                request.session_epoch = -1;
-                request.topics.emplace_back().topic = options_.topic;
-            }
-            auto& partition = request.topics.front().partitions.emplace_back();
-            partition.partition = index;
-            partition.fetch_offset = state.position;
-            partition.partition_max_bytes = state.fetch_bytes;
-        }
-        for (const auto& [leader, request] : requests) {
-            auto connection = client_.broker(leader);
-            if (!connection.ok()) return Failure{connection.error()};
-            auto response = connection.value()->call<kafka::FetchResponse>(request);
-            if (!response.ok()) return Failure{response.error()};
-            if (response.value().error_code != 0) {
-                return Failure{ClientError{"Fetch from " +
-                                           connection.value()->address().to_string() + ": " +
-                                           kafka_error_name(response.value().error_code)}};
-            }
-            for (const auto& topic : response.value().responses) {
-                for (const auto& partition : topic.partitions) {
-                    if (auto taken = take(partition); !taken.ok()) return taken;
-                    if (done()) return {};
-                }
-            }
-        }
-        return {};
-    }
-
-    Status<ClientError> take(const kafka::FetchResponse::TopicResponse::PartitionData& data) {
-        const auto found = partitions_.find(data.partition_index);
-        if (found == partitions_.end()) return {};
-        PartitionState& state = found->second;
-        if (data.error_code == error_offset_out_of_range) {
-            return Failure{ClientError{
-                "offset " + std::to_string(state.position) + " is out of range for partition " +
-                std::to_string(data.partition_index) + " of topic '" + options_.topic + "'"}};
-        }
-        if (data.error_code != 0) {
-            return Failure{partition_error(options_.topic, data.partition_index, data.error_code)};
-        }
-        if (!data.records || data.records->empty()) return {};
-        std::span<const std::uint8_t> rest(data.records->data(), data.records->size());
-        bool whole_batch = false;
-        while (rest.size() >= log::batch_length_prefix_bytes && !done()) {
-            const std::int32_t length = read_be32(rest.subspan(log::batch_layout::batch_length));
-            if (length < 0) return Failure{corrupt(data.partition_index, "negative batch length")};
-            const std::size_t total =
-                log::batch_length_prefix_bytes + static_cast<std::size_t>(length);
-            if (total > rest.size()) break;  // a partial batch ends a fetch response
-            whole_batch = true;
-            if (auto used = take_batch(data.partition_index, state, rest.first(total));
-                !used.ok()) {
-                return used;
-            }
-            rest = rest.subspan(total);
-        }
-        if (!whole_batch && !done()) {
-            // The next batch is larger than we asked for: ask for more.
-            if (state.fetch_bytes >= kPartitionFetchBytesMax) {
-                return Failure{corrupt(
-                    data.partition_index,
-                    "a batch larger than " + std::to_string(kPartitionFetchBytesMax) + " bytes")};
-            }
-            state.fetch_bytes = std::min(state.fetch_bytes * 2, kPartitionFetchBytesMax);
-        }
-        return {};
-    }
-
-    Status<ClientError> take_batch(std::int32_t index, PartitionState& state,
-                                   std::span<const std::uint8_t> batch) {
-        auto header = log::validate_batch(batch, batch.size());
-        if (!header.ok()) return Failure{corrupt(index, log::to_string(header.error()))};
-        const auto& head = header.value();
-        if (head.last_offset().value() < state.position) return {};
-        if (head.codec() != log::Codec::none) {
-            return Failure{
-                ClientError{"compressed batches not supported by samsa consume "
-                            "(partition " +
-                            std::to_string(index) + ", offset " +
-                            std::to_string(head.base_offset.value()) + ")"}};
-        }
-        if (!head.is_control()) {
-            auto records = log::parse_records(batch);
-            if (!records.ok()) return Failure{corrupt(index, log::to_string(records.error()))};
-            for (const auto& record : records.value()) {
-                const std::int64_t offset = head.base_offset.value() + record.offset_delta;
-                if (offset < state.position) continue;
+        return fetch_records(
+            client_, options_.topic, partitions_, kFetchMaxWaitMs,
+            [this](std::int32_t index, std::int64_t offset, const log::RecordView& record) {
                 print(index, offset, record);
-                state.position = offset + 1;
-                if (done()) return {};
-            }
-        }
-        state.position = std::max(state.position, head.last_offset().value() + 1);
-        return {};
+                return !done();
+            });
     }
 
     void print(std::int32_t index, std::int64_t offset, const log::RecordView& record) {
@@ -597,26 +517,38 @@ private:
         ++printed_;
     }
 
-    ClientError corrupt(std::int32_t index, const std::string& why) const {
-        return ClientError{"bad record batch in partition " + std::to_string(index) +
-                           " of topic '" + options_.topic + "': " + why};
-    }
-
-    static std::int32_t read_be32(std::span<const std::uint8_t> bytes) {
-        return static_cast<std::int32_t>((static_cast<std::uint32_t>(bytes[0]) << 24) |
-                                         (static_cast<std::uint32_t>(bytes[1]) << 16) |
-                                         (static_cast<std::uint32_t>(bytes[2]) << 8) |
-                                         static_cast<std::uint32_t>(bytes[3]));
-    }
-
     KafkaClient& client_;
     const ConsumeOptions& options_;
     std::ostream& out_;
     std::map<std::int32_t, PartitionState> partitions_;
+    GroupMember* group_;
     std::int64_t printed_ = 0;
 };
 
-Status<ClientError> consume(KafkaClient& client, const ConsumeOptions& options, std::ostream& out) {
+Status<ClientError> consume_in_group(KafkaClient& client, const ConsumeOptions& options,
+                                     std::ostream& out, std::ostream& err) {
+    // A missing topic is a clear error before the group is joined.
+    auto all = topic_partitions(client, options.topic, false);
+    if (!all.ok()) return Failure{all.error()};
+    GroupMember::catch_stop_signals();
+    GroupMember member(client, options.group, options.topic, options.session_timeout_ms, err);
+    if (auto joined = member.join(); !joined.ok()) return joined;
+    auto states = member.partitions(options.from_beginning, {});
+    if (!states.ok()) {
+        (void)member.close({});
+        return Failure{states.error()};
+    }
+    Consumer consumer(client, options, out, std::move(states).value(), &member);
+    auto status = consumer.run();
+    out.flush();
+    auto closed = member.close(consumer.positions());
+    if (!status.ok()) return status;
+    return closed;
+}
+
+Status<ClientError> consume(KafkaClient& client, const ConsumeOptions& options, std::ostream& out,
+                            std::ostream& err) {
+    if (!options.group.empty()) return consume_in_group(client, options, out, err);
     auto all = topic_partitions(client, options.topic, false);
     if (!all.ok()) return Failure{all.error()};
     PartitionLeaders partitions = std::move(all).value();
@@ -641,7 +573,7 @@ Status<ClientError> consume(KafkaClient& client, const ConsumeOptions& options, 
     std::map<std::int32_t, PartitionState> states;
     for (const auto& [partition, leader] : partitions) {
         states[partition] = PartitionState{leader, starts[partition], ends.value()[partition],
-                                           kPartitionFetchBytesFirst};
+                                           partition_fetch_bytes_first};
     }
     Consumer consumer(client, options, out, std::move(states));
     return consumer.run();
@@ -651,11 +583,22 @@ Status<ClientError> consume(KafkaClient& client, const ConsumeOptions& options, 
 // Wiring
 
 int run_parsed(const ClientCommands& commands, std::ostream& out, std::ostream& err) {
-    const char* name = commands.produce_app != nullptr && commands.produce_app->parsed() ? "produce"
-                       : commands.consume_app != nullptr && commands.consume_app->parsed()
-                           ? "consume"
-                           : "topic";
-    auto client = KafkaClient::open(commands.bootstrap, ClientOptions{});
+    const auto parsed = [](const CLI::App* app) { return app != nullptr && app->parsed(); };
+    const bool group = parsed(commands.group_list_app) || parsed(commands.group_describe_app) ||
+                       parsed(commands.group_delete_app);
+    const char* name = parsed(commands.produce_app)   ? "produce"
+                       : parsed(commands.consume_app) ? "consume"
+                       : group                        ? "group"
+                                                      : "topic";
+    ClientOptions client_options;
+    if (parsed(commands.consume_app) && !commands.consume.group.empty()) {
+        // A JoinGroup may be held for up to the rebalance timeout (the session timeout).
+        client_options.request_timeout =
+            std::max(client_options.request_timeout,
+                     std::chrono::milliseconds(commands.consume.session_timeout_ms) +
+                         std::chrono::seconds(10));
+    }
+    auto client = KafkaClient::open(commands.bootstrap, client_options);
     if (!client.ok()) {
         err << "samsa " << name << ": " << client.error().message << "\n";
         return 1;
@@ -670,10 +613,16 @@ int run_parsed(const ClientCommands& commands, std::ostream& out, std::ostream& 
         status = topic_describe(kafka, commands.topic_name, out);
     } else if (commands.delete_app->parsed()) {
         status = topic_delete(kafka, commands.topic_name, out);
+    } else if (parsed(commands.group_list_app)) {
+        status = group_list(kafka, out);
+    } else if (parsed(commands.group_describe_app)) {
+        status = group_describe(kafka, commands.group_name, out);
+    } else if (parsed(commands.group_delete_app)) {
+        status = group_delete(kafka, commands.group_name, out);
     } else if (commands.produce_app->parsed()) {
         status = produce(kafka, commands.produce);
     } else {
-        status = consume(kafka, commands.consume, out);
+        status = consume(kafka, commands.consume, out, err);
     }
     out.flush();
     if (!status.ok()) {
@@ -686,6 +635,44 @@ int run_parsed(const ClientCommands& commands, std::ostream& out, std::ostream& 
 void add_bootstrap(CLI::App& app, ClientCommands& commands) {
     app.add_option("--bootstrap", commands.bootstrap, "HOST:PORT of a broker to start from")
         ->capture_default_str();
+}
+
+void add_consume_command(CLI::App& app, ClientCommands& commands) {
+    auto& consume_options = commands.consume;
+    commands.consume_app = app.add_subcommand("consume", "Print record values, one per line");
+    auto* consume_app = commands.consume_app;
+    consume_app->add_option("topic", consume_options.topic, "Topic")->required();
+    auto* beginning = consume_app->add_flag("--from-beginning", consume_options.from_beginning,
+                                            "Start at each partition's log start offset");
+    auto* offset =
+        consume_app->add_option("--offset", consume_options.offset, "Start at this offset")
+            ->check(CLI::Range(std::int64_t{0}, INT64_MAX))
+            ->excludes(beginning);
+    auto* partition =
+        consume_app->add_option("--partition", consume_options.partition, "Only this partition")
+            ->check(CLI::Range(0, 1 << 30));
+    consume_app
+        ->add_option("--group", consume_options.group,
+                     "Consume as a member of this consumer group (committed offsets)")
+        ->excludes(offset)
+        ->excludes(partition);
+    consume_app
+        ->add_option("--session-timeout-ms", consume_options.session_timeout_ms,
+                     "Group session timeout (heartbeats every third of it)")
+        ->capture_default_str()
+        ->check(CLI::Range(1000, 3600000));
+    consume_app
+        ->add_option("--max-messages", consume_options.max_messages, "Stop after this many records")
+        ->check(CLI::Range(std::int64_t{1}, INT64_MAX));
+    consume_app
+        ->add_option("--timeout-ms", consume_options.timeout_ms,
+                     "Stop once caught up and idle this long")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400000}));
+    consume_app->add_flag("--print-key", consume_options.print_key, "Print KEY<TAB> first");
+    consume_app->add_flag("--print-offset", consume_options.print_offset,
+                          "Print PARTITION:OFFSET<TAB> first");
+    add_bootstrap(*consume_app, commands);
 }
 
 }  // namespace
@@ -721,6 +708,8 @@ void add_client_commands(CLI::App& app, ClientCommands& commands) {
     commands.delete_app->add_option("name", commands.topic_name, "Topic name")->required();
     add_bootstrap(*commands.delete_app, commands);
 
+    add_group_commands(app, commands);
+
     auto& produce_options = commands.produce;
     commands.produce_app =
         app.add_subcommand("produce", "Send stdin lines as records (KEY<TAB>VALUE is keyed)");
@@ -734,35 +723,15 @@ void add_client_commands(CLI::App& app, ClientCommands& commands) {
                                      "Splits KEY from VALUE (default TAB; '' turns keys off)");
     add_bootstrap(*commands.produce_app, commands);
 
-    auto& consume_options = commands.consume;
-    commands.consume_app = app.add_subcommand("consume", "Print record values, one per line");
-    auto* consume_app = commands.consume_app;
-    consume_app->add_option("topic", consume_options.topic, "Topic")->required();
-    auto* beginning = consume_app->add_flag("--from-beginning", consume_options.from_beginning,
-                                            "Start at each partition's log start offset");
-    consume_app->add_option("--offset", consume_options.offset, "Start at this offset")
-        ->check(CLI::Range(std::int64_t{0}, INT64_MAX))
-        ->excludes(beginning);
-    consume_app->add_option("--partition", consume_options.partition, "Only this partition")
-        ->check(CLI::Range(0, 1 << 30));
-    consume_app
-        ->add_option("--max-messages", consume_options.max_messages, "Stop after this many records")
-        ->check(CLI::Range(std::int64_t{1}, INT64_MAX));
-    consume_app
-        ->add_option("--timeout-ms", consume_options.timeout_ms,
-                     "Stop once caught up and idle this long")
-        ->capture_default_str()
-        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86400000}));
-    consume_app->add_flag("--print-key", consume_options.print_key, "Print KEY<TAB> first");
-    consume_app->add_flag("--print-offset", consume_options.print_offset,
-                          "Print PARTITION:OFFSET<TAB> first");
-    add_bootstrap(*consume_app, commands);
+    add_consume_command(app, commands);
 }
 
 std::optional<int> run_client_commands(const ClientCommands& commands, std::ostream& out,
                                        std::ostream& err) {
-    const CLI::App* apps[] = {commands.create_app, commands.list_app,    commands.describe_app,
-                              commands.delete_app, commands.produce_app, commands.consume_app};
+    const CLI::App* apps[] = {
+        commands.create_app,     commands.list_app,           commands.describe_app,
+        commands.delete_app,     commands.produce_app,        commands.consume_app,
+        commands.group_list_app, commands.group_describe_app, commands.group_delete_app};
     if (std::none_of(std::begin(apps), std::end(apps),
                      [](const CLI::App* app) { return app != nullptr && app->parsed(); })) {
         return std::nullopt;

@@ -1,5 +1,6 @@
 // samsa's own Kafka-protocol command-line clients: `samsa topic create | list
-// | describe | delete`, `samsa produce` and `samsa consume`, each speaking to
+// | describe | delete`, `samsa group list | describe | delete`, `samsa
+// produce` and `samsa consume`, each speaking to
 // any Kafka-compatible broker (`--bootstrap HOST:PORT`, default
 // 127.0.0.1:9092) through runtime/kafka_client.
 //
@@ -22,6 +23,20 @@
 // has reached the end offset it had when consume started, and no record has
 // arrived for `--timeout-ms` since the later of that moment and the last
 // record printed.
+//
+// consume --group G: a member of consumer group G (runtime/group_commands.h)
+// that reads only the partitions the group assigns it, each from the
+// group's committed offset (none committed: the log start with
+// `--from-beginning`, else the end). Between fetch rounds (Fetch waits at
+// most 500 ms) it heartbeats every third of `--session-timeout-ms` and
+// commits the positions it printed every second; on a rebalance it commits,
+// rejoins and carries on with its new partitions. The stop rule is the one
+// above, with "when consume started" read as "when the partitions were last
+// assigned" (each rebalance takes the end offsets again and restarts the
+// idle clock); SIGINT and SIGTERM stop it too. At exit it commits and sends
+// LeaveGroup. `--offset` and `--partition` do not combine with `--group`.
+//
+// group list | describe G | delete G: see runtime/group_commands.h.
 //
 // Every failure prints one "samsa <command>: ..." line on `err` and exits 1.
 #pragma once
@@ -61,6 +76,8 @@ struct ConsumeOptions {
     std::int64_t timeout_ms = 1000;
     bool print_key = false;
     bool print_offset = false;
+    std::string group;  // empty: no group
+    std::int32_t session_timeout_ms = 10000;
 };
 
 struct ClientCommands {
@@ -69,6 +86,7 @@ struct ClientCommands {
     std::string topic_name;  // describe, delete
     ProduceOptions produce;
     ConsumeOptions consume;
+    std::string group_name;  // group describe, delete
 
     // Set by add_client_commands: which subcommand was parsed.
     CLI::App* create_app = nullptr;
@@ -77,10 +95,14 @@ struct ClientCommands {
     CLI::App* delete_app = nullptr;
     CLI::App* produce_app = nullptr;
     CLI::App* consume_app = nullptr;
+    CLI::App* group_list_app = nullptr;
+    CLI::App* group_describe_app = nullptr;
+    CLI::App* group_delete_app = nullptr;
 };
 
-// Adds `topic` (with create, list, describe, delete), `produce` and `consume`
-// to `app`, parsing into `commands`, which must outlive the parse.
+// Adds `topic` (with create, list, describe, delete), `group` (with list,
+// describe, delete), `produce` and `consume` to `app`, parsing into `commands`, which must outlive
+// the parse.
 void add_client_commands(CLI::App& app, ClientCommands& commands);
 
 // Runs the client subcommand that was parsed and returns its exit status, or

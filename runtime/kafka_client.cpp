@@ -20,6 +20,10 @@ constexpr std::size_t kSizePrefixBytes = 4;
 constexpr int kMetadataAttemptsMax = 20;
 constexpr auto kMetadataRetryDelay = std::chrono::milliseconds(250);
 constexpr std::size_t kCorrelationIdBytes = 4;
+// FindCoordinator while the coordinator is loading or not yet elected.
+constexpr int kCoordinatorAttemptsMax = 40;
+constexpr auto kCoordinatorRetryDelay = std::chrono::milliseconds(250);
+constexpr std::int8_t kGroupKeyType = 0;
 
 struct ErrorName {
     std::int16_t code;
@@ -27,7 +31,7 @@ struct ErrorName {
 };
 
 // The codes a client of this broker can meet; others print as "error N".
-constexpr std::array<ErrorName, 40> kErrorNames = {{
+constexpr std::array<ErrorName, 56> kErrorNames = {{
     {-1, "UNKNOWN_SERVER_ERROR"},
     {0, "NONE"},
     {1, "OFFSET_OUT_OF_RANGE"},
@@ -42,12 +46,23 @@ constexpr std::array<ErrorName, 40> kErrorNames = {{
     {10, "MESSAGE_TOO_LARGE"},
     {12, "OFFSET_METADATA_TOO_LARGE"},
     {13, "NETWORK_EXCEPTION"},
+    {14, "COORDINATOR_LOAD_IN_PROGRESS"},
+    {15, "COORDINATOR_NOT_AVAILABLE"},
+    {16, "NOT_COORDINATOR"},
     {17, "INVALID_TOPIC_EXCEPTION"},
     {18, "RECORD_LIST_TOO_LARGE"},
     {19, "NOT_ENOUGH_REPLICAS"},
     {20, "NOT_ENOUGH_REPLICAS_AFTER_APPEND"},
     {21, "INVALID_REQUIRED_ACKS"},
+    {22, "ILLEGAL_GENERATION"},
+    {23, "INCONSISTENT_GROUP_PROTOCOL"},
+    {24, "INVALID_GROUP_ID"},
+    {25, "UNKNOWN_MEMBER_ID"},
+    {26, "INVALID_SESSION_TIMEOUT"},
+    {27, "REBALANCE_IN_PROGRESS"},
+    {28, "INVALID_COMMIT_OFFSET_SIZE"},
     {29, "TOPIC_AUTHORIZATION_FAILED"},
+    {30, "GROUP_AUTHORIZATION_FAILED"},
     {31, "CLUSTER_AUTHORIZATION_FAILED"},
     {32, "INVALID_TIMESTAMP"},
     {33, "UNSUPPORTED_SASL_MECHANISM"},
@@ -64,11 +79,19 @@ constexpr std::array<ErrorName, 40> kErrorNames = {{
     {45, "OUT_OF_ORDER_SEQUENCE_NUMBER"},
     {46, "DUPLICATE_SEQUENCE_NUMBER"},
     {47, "INVALID_PRODUCER_EPOCH"},
+    {68, "NON_EMPTY_GROUP"},
+    {69, "GROUP_ID_NOT_FOUND"},
     {73, "TOPIC_DELETION_DISABLED"},
     {74, "FENCED_LEADER_EPOCH"},
     {75, "UNKNOWN_LEADER_EPOCH"},
+    {79, "MEMBER_ID_REQUIRED"},
+    {81, "GROUP_MAX_SIZE_REACHED"},
+    {82, "FENCED_INSTANCE_ID"},
     {87, "INVALID_RECORD"},
 }};
+
+// Fetch: the most one response may carry.
+constexpr std::int32_t kFetchBytesMax = 32 << 20;
 
 // Versions these tools never go above, whatever both sides support (see the
 // header: ListOffsets v4+ is malformed in librdkafka 2.0.2's mock cluster).
@@ -86,6 +109,16 @@ const char* api_name(std::int16_t api_key) {
         case kafka::CreateTopicsRequest::api_key: return "CreateTopics";
         case kafka::DeleteTopicsRequest::api_key: return "DeleteTopics";
         case kafka::DescribeConfigsRequest::api_key: return "DescribeConfigs";
+        case kafka::OffsetCommitRequest::api_key: return "OffsetCommit";
+        case kafka::OffsetFetchRequest::api_key: return "OffsetFetch";
+        case kafka::FindCoordinatorRequest::api_key: return "FindCoordinator";
+        case kafka::JoinGroupRequest::api_key: return "JoinGroup";
+        case kafka::HeartbeatRequest::api_key: return "Heartbeat";
+        case kafka::LeaveGroupRequest::api_key: return "LeaveGroup";
+        case kafka::SyncGroupRequest::api_key: return "SyncGroup";
+        case kafka::DescribeGroupsRequest::api_key: return "DescribeGroups";
+        case kafka::ListGroupsRequest::api_key: return "ListGroups";
+        case kafka::DeleteGroupsRequest::api_key: return "DeleteGroups";
         default: return "Kafka";
     }
 }
@@ -102,6 +135,11 @@ std::int32_t read_be32(const std::uint8_t* bytes) {
 }
 
 }  // namespace
+
+bool is_retriable_group_error(std::int16_t code) {
+    return code == error_coordinator_load_in_progress || code == error_coordinator_not_available ||
+           code == error_not_coordinator;
+}
 
 std::string kafka_error_name(std::int16_t code) {
     for (const auto& entry : kErrorNames) {
@@ -418,6 +456,40 @@ Result<KafkaConnection*, ClientError> KafkaClient::broker(std::int32_t node_id) 
     return raw;
 }
 
+Result<KafkaConnection*, ClientError> KafkaClient::coordinator(const std::string& group) {
+    kafka::FindCoordinatorRequest request;
+    request.key = group;
+    request.key_type = kGroupKeyType;
+    for (int attempt = 1;; ++attempt) {
+        auto response = bootstrap_->call<kafka::FindCoordinatorResponse>(request);
+        if (!response.ok()) return Failure{response.error()};
+        const auto& answer = response.value();
+        if (answer.error_code == 0) {
+            if (answer.port <= 0 || answer.port > 65535) {
+                return Failure{ClientError{"FindCoordinator for group '" + group +
+                                           "' answered port " + std::to_string(answer.port)}};
+            }
+            const BrokerAddress address{answer.host, static_cast<std::uint16_t>(answer.port)};
+            const auto known = connections_.find(answer.node_id);
+            if (known != connections_.end() && (known->second->address().host != address.host ||
+                                                known->second->address().port != address.port)) {
+                connections_.erase(known);  // the node moved: connect again
+            }
+            brokers_[answer.node_id] = address;
+            return broker(answer.node_id);
+        }
+        if (!is_retriable_group_error(answer.error_code) || attempt == kCoordinatorAttemptsMax) {
+            std::string text = "cannot find the coordinator of group '" + group +
+                               "': " + kafka_error_name(answer.error_code);
+            if (answer.error_message && !answer.error_message->empty()) {
+                text += ": " + *answer.error_message;
+            }
+            return Failure{ClientError{text}};
+        }
+        std::this_thread::sleep_for(kCoordinatorRetryDelay);
+    }
+}
+
 Result<KafkaConnection*, ClientError> KafkaClient::controller() {
     if (brokers_.empty()) {
         auto refreshed = metadata(std::vector<std::string>{}, false);
@@ -521,6 +593,137 @@ Result<std::map<std::int32_t, std::int64_t>, ClientError> list_offsets(
         }
     }
     return offsets;
+}
+
+// ---------------------------------------------------------------------------
+// fetch_records
+
+namespace {
+
+// Reads the record batches of one partition's answer into a sink.
+class BatchReader {
+public:
+    BatchReader(const std::string& topic, const RecordSink& sink) : topic_(topic), sink_(sink) {}
+
+    [[nodiscard]] bool stopped() const noexcept { return stopped_; }
+
+    Status<ClientError> take(FetchPartition& state,
+                             const kafka::FetchResponse::TopicResponse::PartitionData& data) {
+        const std::int32_t index = data.partition_index;
+        if (data.error_code == error_offset_out_of_range) {
+            return Failure{ClientError{"offset " + std::to_string(state.position) +
+                                       " is out of range for partition " + std::to_string(index) +
+                                       " of topic '" + topic_ + "'"}};
+        }
+        if (data.error_code != 0) return Failure{partition_error(topic_, index, data.error_code)};
+        if (!data.records || data.records->empty()) return {};
+        std::span<const std::uint8_t> rest(data.records->data(), data.records->size());
+        bool whole_batch = false;
+        while (rest.size() >= log::batch_length_prefix_bytes && !stopped_) {
+            const std::int32_t length = read_be32(rest.data() + log::batch_layout::batch_length);
+            if (length < 0) return Failure{corrupt(index, "negative batch length")};
+            const std::size_t total =
+                log::batch_length_prefix_bytes + static_cast<std::size_t>(length);
+            if (total > rest.size()) break;  // a partial batch ends a fetch response
+            whole_batch = true;
+            if (auto used = take_batch(index, state, rest.first(total)); !used.ok()) return used;
+            rest = rest.subspan(total);
+        }
+        if (!whole_batch && !stopped_) {
+            // The next batch is larger than we asked for: ask for more.
+            if (state.fetch_bytes >= partition_fetch_bytes_max) {
+                return Failure{corrupt(
+                    index,
+                    "a batch larger than " + std::to_string(partition_fetch_bytes_max) + " bytes")};
+            }
+            state.fetch_bytes = std::min(state.fetch_bytes * 2, partition_fetch_bytes_max);
+        }
+        return {};
+    }
+
+private:
+    Status<ClientError> take_batch(std::int32_t index, FetchPartition& state,
+                                   std::span<const std::uint8_t> batch) {
+        auto header = log::validate_batch(batch, batch.size());
+        if (!header.ok()) return Failure{corrupt(index, log::to_string(header.error()))};
+        const auto& head = header.value();
+        if (head.last_offset().value() < state.position) return {};
+        if (head.codec() != log::Codec::none) {
+            return Failure{
+                ClientError{"compressed batches not supported by samsa consume "
+                            "(partition " +
+                            std::to_string(index) + ", offset " +
+                            std::to_string(head.base_offset.value()) + ")"}};
+        }
+        if (!head.is_control()) {
+            auto records = log::parse_records(batch);
+            if (!records.ok()) return Failure{corrupt(index, log::to_string(records.error()))};
+            for (const auto& record : records.value()) {
+                const std::int64_t offset = head.base_offset.value() + record.offset_delta;
+                if (offset < state.position) continue;
+                state.position = offset + 1;
+                if (!sink_(index, offset, record)) {
+                    stopped_ = true;
+                    return {};
+                }
+            }
+        }
+        state.position = std::max(state.position, head.last_offset().value() + 1);
+        return {};
+    }
+
+    ClientError corrupt(std::int32_t index, const std::string& why) const {
+        return ClientError{"bad record batch in partition " + std::to_string(index) +
+                           " of topic '" + topic_ + "': " + why};
+    }
+
+    const std::string& topic_;
+    const RecordSink& sink_;
+    bool stopped_ = false;
+};
+
+}  // namespace
+
+Status<ClientError> fetch_records(KafkaClient& client, const std::string& topic,
+                                  std::map<std::int32_t, FetchPartition>& partitions,
+                                  std::int32_t max_wait_ms, const RecordSink& sink) {
+    std::map<std::int32_t, kafka::FetchRequest> requests;
+    for (const auto& [index, state] : partitions) {
+        auto& request = requests[state.leader];
+        if (request.topics.empty()) {
+            request.replica_id = -1;
+            request.max_wait_ms = max_wait_ms;
+            request.min_bytes = 1;
+            request.max_bytes = kFetchBytesMax;
+            request.session_id = 0;
+            request.session_epoch = -1;
+            request.topics.emplace_back().topic = topic;
+        }
+        auto& partition = request.topics.front().partitions.emplace_back();
+        partition.partition = index;
+        partition.fetch_offset = state.position;
+        partition.partition_max_bytes = state.fetch_bytes;
+    }
+    BatchReader reader(topic, sink);
+    for (const auto& [leader, request] : requests) {
+        auto connection = client.broker(leader);
+        if (!connection.ok()) return Failure{connection.error()};
+        auto response = connection.value()->call<kafka::FetchResponse>(request);
+        if (!response.ok()) return Failure{response.error()};
+        if (response.value().error_code != 0) {
+            return Failure{ClientError{"Fetch from " + connection.value()->address().to_string() +
+                                       ": " + kafka_error_name(response.value().error_code)}};
+        }
+        for (const auto& answer : response.value().responses) {
+            for (const auto& partition : answer.partitions) {
+                const auto found = partitions.find(partition.partition_index);
+                if (found == partitions.end()) continue;
+                if (auto taken = reader.take(found->second, partition); !taken.ok()) return taken;
+                if (reader.stopped()) return {};
+            }
+        }
+    }
+    return {};
 }
 
 }  // namespace samsa::runtime

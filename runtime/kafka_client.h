@@ -1,5 +1,6 @@
 // A small blocking Kafka client for samsa's own command-line tools (`samsa
-// topic`, `produce`, `consume`): one request at a time, each with a deadline.
+// topic`, `group`, `produce`, `consume`): one request at a time, each with a
+// deadline.
 //
 // Theory of operation. A KafkaConnection is one TCP connection to one broker.
 // Opening it resolves and connects, then asks ApiVersions (v2, the codec's
@@ -28,9 +29,11 @@
 // it has been sent to, learned from Metadata (at most brokers_max). Requests
 // for a partition go to its leader; admin requests go to the controller, or
 // to the bootstrap broker when the controller is not among the brokers
-// listed (librdkafka's mock cluster reports controller 0, a broker it lacks).
+// listed (librdkafka's mock cluster reports controller 0, a broker it lacks);
+// group requests go to the group's coordinator, found with FindCoordinator.
 // Below it, the topic-level steps every command shares: a topic's partitions
-// and leaders (topic_partitions) and their offsets (list_offsets).
+// and leaders (topic_partitions), their offsets (list_offsets) and their
+// records (fetch_records: uncompressed batches only).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -38,6 +41,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,6 +49,7 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/log/batch.h"
 #include "net/kafka/api.h"
 
 namespace samsa::runtime {
@@ -57,12 +62,25 @@ struct ClientError {
 inline constexpr std::int16_t error_offset_out_of_range = 1;
 inline constexpr std::int16_t error_unknown_topic_or_partition = 3;
 inline constexpr std::int16_t error_leader_not_available = 5;
+inline constexpr std::int16_t error_coordinator_load_in_progress = 14;
+inline constexpr std::int16_t error_coordinator_not_available = 15;
+inline constexpr std::int16_t error_not_coordinator = 16;
+inline constexpr std::int16_t error_illegal_generation = 22;
+inline constexpr std::int16_t error_unknown_member_id = 25;
+inline constexpr std::int16_t error_rebalance_in_progress = 27;
+inline constexpr std::int16_t error_non_empty_group = 68;
+inline constexpr std::int16_t error_group_id_not_found = 69;
+inline constexpr std::int16_t error_member_id_required = 79;
 inline constexpr std::int64_t offset_latest = -1;
 inline constexpr std::int64_t offset_earliest = -2;
 
 // The Kafka name of an error code ("UNKNOWN_TOPIC_OR_PARTITION"), or
 // "error N" for codes this table does not know.
 std::string kafka_error_name(std::int16_t code);
+
+// A group error that goes away by waiting and asking FindCoordinator again
+// (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR).
+bool is_retriable_group_error(std::int16_t code);
 
 struct ClientOptions {
     std::chrono::milliseconds connect_timeout{10000};
@@ -176,6 +194,10 @@ public:
     Result<KafkaConnection*, ClientError> broker(std::int32_t node_id);
     // Where admin requests go: the controller if it is listed, else bootstrap.
     Result<KafkaConnection*, ClientError> controller();
+    // The coordinator of consumer group `group`: FindCoordinator (key type 0)
+    // on the bootstrap broker, asked again for a while as long as it answers
+    // a retriable group error, then a connection to the address it names.
+    Result<KafkaConnection*, ClientError> coordinator(const std::string& group);
 
 private:
     KafkaClient(std::unique_ptr<KafkaConnection> bootstrap, ClientOptions options);
@@ -210,5 +232,29 @@ std::map<std::int32_t, std::vector<std::int32_t>> by_leader(const PartitionLeade
 Result<std::map<std::int32_t, std::int64_t>, ClientError> list_offsets(
     KafkaClient& client, const std::string& topic, const PartitionLeaders& partitions,
     std::int64_t timestamp);
+
+// One partition being read by fetch_records.
+inline constexpr std::int32_t partition_fetch_bytes_first = 1 << 20;
+inline constexpr std::int32_t partition_fetch_bytes_max = 16 << 20;
+struct FetchPartition {
+    std::int32_t leader = -1;
+    std::int64_t position = 0;      // the next offset to read
+    std::int64_t end_at_start = 0;  // the caller's mark (consume's stop rule); not used here
+    std::int32_t fetch_bytes = partition_fetch_bytes_first;  // doubled when a batch is larger
+};
+
+// Gets each record at or after its partition's position, in offset order;
+// false stops the round.
+using RecordSink =
+    std::function<bool(std::int32_t partition, std::int64_t offset, const log::RecordView& record)>;
+
+// One round of Fetch: one request per leader for `partitions` of `topic`
+// (waiting at most `max_wait_ms` for data), every record handed to `sink`
+// and the positions moved past them (and past control batches). A partition
+// error, a corrupt or compressed batch, or a batch larger than
+// partition_fetch_bytes_max is a ClientError.
+Status<ClientError> fetch_records(KafkaClient& client, const std::string& topic,
+                                  std::map<std::int32_t, FetchPartition>& partitions,
+                                  std::int32_t max_wait_ms, const RecordSink& sink);
 
 }  // namespace samsa::runtime

@@ -1,7 +1,7 @@
 // The `samsa` command: one binary, one subcommand per job: `sim` and
 // `sim-sweep` (the simulator), `broker` (one Kafka-protocol broker), and the
-// clients `topic`, `produce` and `consume`. The group and cluster subcommands
-// arrive with their issues.
+// clients `topic`, `produce`, `consume` and `group`. The cluster subcommands
+// arrive with their issue.
 #include <CLI/CLI.hpp>
 #include <iostream>
 

@@ -5,7 +5,9 @@ Against a real `samsa broker` process: topic create / list / describe / delete, 
 keyed) produced and consumed back, keyed lines on the partition the Java client's murmur2 picks
 (checked with kafka-python's Java-compatible murmur2), acks 0/1/all, --partition, --offset,
 --max-messages, a consumer that waits for data produced after it started, and clear errors for a
-missing topic, a bad --bootstrap and a gzip batch (produced by kafka-python). Against librdkafka's
+missing topic, a bad --bootstrap and a gzip batch (produced by kafka-python). Consumer groups:
+`consume --group` commits and resumes, `group list / describe / delete` (lag, NON_EMPTY_GROUP,
+GROUP_ID_NOT_FOUND), SIGTERM commits and leaves, and two members split a topic's partitions. Against librdkafka's
 mock cluster (../shared/tools/mockbroker.c, built here with gcc and librdkafka-dev), an independent
 implementation of the protocol that lacks CreateTopics/DeleteTopics/DescribeConfigs and caps
 Metadata at v2: produce and consume round trip, list, describe, and a clear error for create.
@@ -206,6 +208,137 @@ class SamsaBrokerTest(ClientTestBase):
         malformed = samsa("no-port-here", "consume", "x", timeout=30)
         self.assertNotEqual(malformed.returncode, 0)
         self.assertIn("--bootstrap must be HOST:PORT", malformed.stderr)
+
+
+    # Consumer groups: `samsa consume --group` and `samsa group list | describe | delete`.
+
+    def group_consume(self, topic, group, *extra):
+        """Values printed by one `samsa consume TOPIC --group GROUP` run that stops when idle."""
+        return self.run_ok("consume", topic, "--group", group, "--timeout-ms", "500",
+                           *extra).splitlines()
+
+    def start_group_consumer(self, topic, group, *extra):
+        return subprocess.Popen([SAMSA, "consume", topic, "--group", group, *extra,
+                                 "--bootstrap", self.bootstrap],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_until_stable(self, group, members, deadline=30):
+        """`group describe` output once GROUP is Stable with MEMBERS members, each assigned."""
+        end = time.monotonic() + deadline
+        out = ""
+        while time.monotonic() < end:
+            described = samsa(self.bootstrap, "group", "describe", group)
+            out = described.stdout
+            if ("state: Stable" in out and "members: %d" % members in out
+                    and sum(line.startswith("  member ") for line in out.splitlines()) == members
+                    and "assigned -" not in out):
+                return out
+            time.sleep(0.2)
+        self.fail("group %s never became Stable with %d members: %s" % (group, members, out))
+
+    @staticmethod
+    def offset_rows(described):
+        """{partition: (committed, end, lag)} from `group describe`'s offset lines."""
+        rows = {}
+        for line in described.splitlines():
+            if not line.startswith("  topic "):
+                continue
+            words = line.split()
+            rows[int(words[3])] = (words[5], words[7], words[9])
+        return rows
+
+    def test_group_consume_commits_list_describe_delete(self):
+        self.run_ok("topic", "create", "grouped", "--partitions", "3")
+        first = ["k%d\tfirst-%d" % (i % 17, i) for i in range(500)]
+        self.run_ok("produce", "grouped", stdin="".join(line + "\n" for line in first))
+        values = self.group_consume("grouped", "readers", "--from-beginning")
+        self.assertEqual(len(values), 500)
+        self.assertEqual(sorted(values), sorted(line.split("\t")[1] for line in first))
+        # Offsets were committed: the next member of the group starts where it stopped.
+        self.assertEqual(self.group_consume("grouped", "readers", "--from-beginning"), [])
+        more = ["more-%d" % i for i in range(100)]
+        self.run_ok("produce", "grouped", stdin="".join(line + "\n" for line in more))
+        self.assertEqual(sorted(self.group_consume("grouped", "readers")), sorted(more))
+
+        listed = [line.split() for line in self.run_ok("group", "list").splitlines()]
+        self.assertIn(["readers", "consumer"], listed)
+        described = self.run_ok("group", "describe", "readers")
+        self.assertIn("group: readers  state: Empty  protocol-type: consumer", described)
+        rows = self.offset_rows(described)
+        self.assertEqual(sorted(rows), [0, 1, 2])
+        self.assertEqual(sum(int(committed) for committed, _, _ in rows.values()), 600)
+        for committed, end, lag in rows.values():
+            self.assertEqual((committed, lag), (end, "0"))
+
+        self.assertIn("deleted group readers", self.run_ok("group", "delete", "readers"))
+        gone = samsa(self.bootstrap, "group", "describe", "readers")
+        self.assertEqual(gone.returncode, 1)
+        self.assertIn("samsa group: group 'readers' does not exist (state Dead)", gone.stderr)
+        self.assertNotIn("readers", self.run_ok("group", "list").split())
+        unknown = samsa(self.bootstrap, "group", "delete", "nobody")
+        self.assertEqual(unknown.returncode, 1)
+        self.assertIn("samsa group: group 'nobody' does not exist (GROUP_ID_NOT_FOUND)",
+                      unknown.stderr)
+        # Deleting the group deleted its offsets: a new member starts over.
+        self.assertEqual(len(self.group_consume("grouped", "readers", "--from-beginning")), 600)
+
+    def test_group_with_a_member_cannot_be_deleted_and_sigterm_leaves(self):
+        self.run_ok("topic", "create", "busy", "--partitions", "2")
+        consumer = self.start_group_consumer("busy", "busy-group", "--timeout-ms", "60000")
+        try:
+            described = self.wait_until_stable("busy-group", 1)
+            self.assertIn("protocol: range", described)
+            self.assertIn("assigned busy[0,1]", described)
+            refused = samsa(self.bootstrap, "group", "delete", "busy-group")
+            self.assertEqual(refused.returncode, 1)
+            self.assertIn("NON_EMPTY_GROUP", refused.stderr)
+            self.run_ok("produce", "busy", "--partition", "1", stdin="one\ntwo\n")
+            time.sleep(1.0)
+            consumer.send_signal(signal.SIGTERM)
+            stdout, stderr = consumer.communicate(timeout=30)
+        finally:
+            if consumer.poll() is None:
+                consumer.kill()
+                consumer.wait()
+        self.assertEqual(consumer.returncode, 0, stderr)
+        self.assertEqual(stdout.split(), ["one", "two"])
+        # It committed and left: the group is Empty at once, with partition 1 at 2.
+        described = self.run_ok("group", "describe", "busy-group")
+        self.assertIn("state: Empty", described)
+        self.assertEqual(self.offset_rows(described)[1], ("2", "2", "0"))
+        self.assertIn("deleted group busy-group", self.run_ok("group", "delete", "busy-group"))
+
+    def test_two_group_consumers_split_the_partitions(self):
+        self.run_ok("topic", "create", "shared", "--partitions", "4")
+        consumers = [self.start_group_consumer("shared", "pair", "--print-offset",
+                                               "--timeout-ms", "6000") for _ in range(2)]
+        try:
+            described = self.wait_until_stable("pair", 2)
+            self.assertEqual(described.count("assigned shared["), 2)
+            lines = ["key-%d\tvalue-%d" % (i, i) for i in range(400)]
+            self.run_ok("produce", "shared", stdin="".join(line + "\n" for line in lines))
+            outputs = [c.communicate(timeout=60) for c in consumers]
+        finally:
+            for consumer in consumers:
+                if consumer.poll() is None:
+                    consumer.kill()
+                    consumer.wait()
+        partitions_of = []
+        values = []
+        for consumer, (stdout, stderr) in zip(consumers, outputs):
+            self.assertEqual(consumer.returncode, 0, stderr)
+            seen = set()
+            for line in stdout.splitlines():
+                position, value = line.split("\t", 1)
+                seen.add(int(position.split(":")[0]))
+                values.append(value)
+            partitions_of.append(seen)
+        self.assertEqual(sorted(values), sorted(line.split("\t")[1] for line in lines))
+        self.assertEqual(partitions_of[0] & partitions_of[1], set(),
+                         "a partition was printed by both members")
+        self.assertEqual(partitions_of[0] | partitions_of[1], {0, 1, 2, 3})
+        rows = self.offset_rows(self.run_ok("group", "describe", "pair"))
+        self.assertEqual(sum(int(committed) for committed, _, _ in rows.values()), 400)
 
 
 class MockBrokerTest(ClientTestBase):
