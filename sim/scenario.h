@@ -88,5 +88,10 @@ ScenarioReport run_kernel(const ScenarioOptions& options);
 ScenarioReport run_log(const ScenarioOptions& options);
 ScenarioReport run_log_ack_canary(const ScenarioOptions& options);
 ScenarioReport run_nondeterminism_canary(const ScenarioOptions& options);
+ScenarioReport run_group(const ScenarioOptions& options);
+ScenarioReport run_group_double_assign_canary(const ScenarioOptions& options);
+ScenarioReport run_group_accept_fenced_canary(const ScenarioOptions& options);
+ScenarioReport run_group_commit_regress_canary(const ScenarioOptions& options);
+ScenarioReport run_group_never_sync_canary(const ScenarioOptions& options);
 
 }  // namespace samsa::sim

@@ -130,6 +130,7 @@ private:
         bool restored = false;
         std::optional<std::uint64_t> restore_read;  // the read in progress
         Offset restore_next;                        // where the next read starts
+        int restore_failures = 0;
         // Set for a partition of __consumer_offsets: its number. Its restore
         // reads the whole log and replays it into the group coordinator.
         std::optional<std::int32_t> offsets_partition;
@@ -143,6 +144,7 @@ private:
     // Rebuilding a ready partition's producer window: reads from the last
     // restore_tail_bytes of its log to its end.
     static constexpr std::uint64_t restore_tail_bytes = 4ULL << 20;
+    static constexpr int restore_retries_max = 16;
     void restore_producers(Partition& partition, io::Outbox& out);
     void on_restore_read(Partition& partition, log::ReadResult& done, io::Outbox& out);
     // A log that may have finished appends or reads: drain_logs() looks at it.

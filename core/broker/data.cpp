@@ -358,7 +358,13 @@ void Broker::on_restore_read(Partition& partition, log::ReadResult& done, io::Ou
     partition.restore_read.reset();
     auto batches = log::split_batches(done.batches, SIZE_MAX);
     if (done.error || !batches.ok() || batches.value().empty()) {
-        partition.restored = true;  // as above (a group partition stays not loaded)
+        // A read can fail and succeed when tried again (the log rereads what
+        // fails its CRC a few times itself); past restore_retries_max, a
+        // group partition stays not loaded (COORDINATOR_LOAD_IN_PROGRESS).
+        if (++partition.restore_failures <= restore_retries_max) {
+            return restore_producers(partition, out);
+        }
+        partition.restored = true;
         return;
     }
     for (const auto& span : batches.value()) {

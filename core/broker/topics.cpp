@@ -74,17 +74,9 @@ Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions
         SAMSA_ASSERT(next_component_ < (1U << 20));
         auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
         partition->start(names, out);
-        topic.partitions.push_back(Partition{std::move(partition),
-                                             ProducerWindow{},
-                                             false,
-                                             names.empty(),
-                                             std::nullopt,
-                                             Offset(0),
-                                             std::nullopt,
-                                             0,
-                                             {},
-                                             Offset(0),
-                                             false});
+        Partition& added = topic.partitions.emplace_back();
+        added.log = std::move(partition);
+        added.restored = names.empty();  // a new log has no producers to restore
         ++partition_count_;
         by_component_.emplace(next_component_ - 1, &topic.partitions.back());
         touch(topic.partitions.back());  // recovery may finish within start()

@@ -56,17 +56,22 @@ std::uint64_t Coordinator::append(
     return id;
 }
 
-void Coordinator::persist_group(const Group& group) {
+void Coordinator::persist_group(const Group& group, PendingAppend::Kind kind) {
     std::vector<std::pair<io::Bytes, std::optional<io::Bytes>>> records;
     records.emplace_back(group_key(group.id), group_value({group.protocol_type, group.generation,
                                                            group.protocol, group.leader}));
     const std::uint64_t id = append(partition_of(group.id), std::move(records));
-    pending_[id] = PendingAppend{
-        partition_of(group.id), std::nullopt, group.id, PendingAppend::Kind::metadata, {}, {}, 0};
+    PendingAppend pending;
+    pending.partition = partition_of(group.id);
+    pending.group = group.id;
+    pending.kind = kind;
+    pending.generation = group.generation;
+    pending_[id] = std::move(pending);
 }
 
 void Coordinator::commit(Instant now, const ReplyTo& to,
                          const kafka::OffsetCommitRequest& request) {
+    now_ = now;
     kafka::OffsetCommitResponse body;
     std::int16_t error = 0;
     Group* group = nullptr;
@@ -165,7 +170,9 @@ void Coordinator::on_appended(std::uint64_t id, bool ok) {
     PendingAppend done = std::move(found->second);
     pending_.erase(found);
     switch (done.kind) {
-        case PendingAppend::Kind::metadata: return;  // best effort; offsets matter
+        case PendingAppend::Kind::metadata: return;  // best effort: an Empty group
+        case PendingAppend::Kind::assignment: return on_assignment_stored(done, ok);
+        case PendingAppend::Kind::generation: return on_generation_stored(done, ok);
         case PendingAppend::Kind::commit: {
             if (ok) {
                 if (Group* group = find(done.group)) {

@@ -174,15 +174,25 @@ private:
         std::map<std::string, Instant> pending_members;  // MEMBER_ID_REQUIRED handed out
         std::optional<Instant> rebalance_deadline;
         std::map<std::pair<std::string, std::int32_t>, Committed> offsets;
+        // CompletingRebalance: the leader's assignment is being made durable
+        // (SyncGroups are answered once it is), and static members that
+        // restarted meanwhile (old member id -> new) inherit their share.
+        bool storing = false;
+        std::map<std::string, std::string> renamed;
+        // The new generation is being made durable; JoinGroups are answered
+        // once it is, so a restarted coordinator never announces it again.
+        bool storing_generation = false;
     };
     struct PendingAppend {
         std::int32_t partition = 0;
         std::optional<ReplyTo> to;  // answered once durable
         std::string group;
-        enum class Kind : std::uint8_t { commit, delete_group, metadata } kind = Kind::metadata;
+        enum class Kind : std::uint8_t { commit, delete_group, metadata, assignment, generation };
+        Kind kind = Kind::metadata;
         std::vector<std::pair<std::pair<std::string, std::int32_t>, Committed>> offsets;
         kafka::OffsetCommitResponse commit_answer;
         std::size_t delete_index = 0;  // which DeleteGroups request answer this belongs to
+        std::int32_t generation = 0;   // assignment: the generation it belongs to
     };
 
     Group* find(const std::string& id);
@@ -217,11 +227,15 @@ private:
     [[nodiscard]] bool protocols_match(const Group& group,
                                        const kafka::JoinGroupRequest& request) const;
     [[nodiscard]] std::string choose_protocol(const Group& group) const;
-    void persist_group(const Group& group);
+    void persist_group(const Group& group,
+                       PendingAppend::Kind kind = PendingAppend::Kind::metadata);
+    void on_assignment_stored(const PendingAppend& done, bool ok);
+    void on_generation_stored(const PendingAppend& done, bool ok);
     std::uint64_t append(std::int32_t partition,
                          std::vector<std::pair<io::Bytes, std::optional<io::Bytes>>> records);
 
     GroupLimits limits_;
+    Instant now_;  // of the latest request or tick: failures that restart a rebalance use it
     std::map<std::string, Group> groups_;
     std::set<std::int32_t> loaded_;
     std::vector<Reply> replies_;

@@ -61,6 +61,7 @@ bool Coordinator::protocols_match(const Group& group,
 }
 
 void Coordinator::join(Instant now, const ReplyTo& to, const kafka::JoinGroupRequest& request) {
+    now_ = now;
     if (const auto error = check_group_id(request.group_id)) return answer_join(to, *error);
     if (request.session_timeout_ms < limits_.session_timeout_min_ms ||
         request.session_timeout_ms > limits_.session_timeout_max_ms) {
@@ -133,6 +134,7 @@ Coordinator::Member* Coordinator::rejoin_static(Instant now, Group& group,
     const std::string old_id = member.id;
     member.id = request.member_id.empty() ? new_member_id(now, to.client_id) : request.member_id;
     if (group.leader == old_id) group.leader = member.id;
+    if (group.state == GroupState::completing_rebalance) group.renamed[old_id] = member.id;
     const std::string id = member.id;
     return &group.members.emplace(id, std::move(member)).first->second;
 }
@@ -152,6 +154,11 @@ void Coordinator::join_known(Instant now, Group& group, Member& member, const Re
     const bool settled =
         group.state == GroupState::stable || group.state == GroupState::completing_rebalance;
     // Nothing changed for this member: it gets the current generation again.
+    if (settled && unchanged && group.storing_generation) {
+        if (member.join) answer_join(*member.join, kRebalanceInProgress, member.id);
+        member.join = to;  // answered with the others once the generation is durable
+        return;
+    }
     if (settled && unchanged && (group.state != GroupState::stable || member.id != group.leader)) {
         member.join = to;
         answer_joined(group, member);
@@ -175,6 +182,8 @@ void Coordinator::prepare_rebalance(Instant now, Group& group) {
         }
     }
     group.state = GroupState::preparing_rebalance;
+    group.storing = false;
+    group.storing_generation = false;
     group.rebalance_deadline = now + ms(longest);
 }
 
@@ -213,6 +222,7 @@ void Coordinator::complete_join(Group& group) {
     std::erase_if(group.members, [](const auto& m) { return !m.second.join.has_value(); });
     ++group.generation;
     group.rebalance_deadline.reset();
+    group.renamed.clear();
     if (group.members.empty()) {
         group.state = GroupState::empty;
         group.leader.clear();
@@ -226,9 +236,29 @@ void Coordinator::complete_join(Group& group) {
     for (auto& [id, member] : group.members) {
         member.in_generation = true;
         member.assignment.clear();
-        answer_joined(group, member);
+    }
+    // The JoinGroups are answered once the generation is durable.
+    group.storing_generation = true;
+    persist_group(group, PendingAppend::Kind::generation);
+}
+
+void Coordinator::on_generation_stored(const PendingAppend& done, bool ok) {
+    Group* group = find(done.group);
+    if (group == nullptr || group->generation != done.generation ||
+        group->state != GroupState::completing_rebalance || !group->storing_generation) {
+        return;  // superseded by another rebalance
+    }
+    group->storing_generation = false;
+    for (auto& [id, member] : group->members) {
+        if (!member.join) continue;
+        if (ok) {
+            answer_joined(*group, member);
+        } else {
+            answer_join(*member.join, kCoordinatorNotAvailable, member.id);
+        }
         member.join.reset();
     }
+    if (!ok) prepare_rebalance(now_, *group);  // everyone joins again
 }
 
 void Coordinator::answer_joined(const Group& group, const Member& member) {
@@ -284,6 +314,7 @@ Coordinator::MemberCheck Coordinator::check_member(const std::string& group_id,
 }
 
 void Coordinator::sync(Instant now, const ReplyTo& to, const kafka::SyncGroupRequest& request) {
+    now_ = now;
     const auto check = check_member(request.group_id, request.member_id, request.group_instance_id,
                                     request.generation_id);
     if (check.error == 0 && check.group->state == GroupState::preparing_rebalance) {
@@ -300,23 +331,41 @@ void Coordinator::sync(Instant now, const ReplyTo& to, const kafka::SyncGroupReq
     if (member.sync) answer(*member.sync, kafka::SyncGroupResponse{0, kRebalanceInProgress, {}});
     member.sync = to;
     // Only the leader's assignments count; a follower's are ignored, as in Kafka.
-    if (member.id != group.leader) return;
+    if (member.id != group.leader || group.storing) return;
     for (const auto& assignment : request.assignments) {
-        if (auto found = group.members.find(assignment.member_id); found != group.members.end()) {
-            found->second.assignment = assignment.assignment;
+        auto found = group.members.find(assignment.member_id);
+        if (found == group.members.end()) {
+            const auto renamed = group.renamed.find(assignment.member_id);
+            if (renamed != group.renamed.end()) found = group.members.find(renamed->second);
         }
+        if (found != group.members.end()) found->second.assignment = assignment.assignment;
     }
-    group.state = GroupState::stable;
-    for (auto& [id, other] : group.members) {
-        if (!other.sync) continue;
-        answer(*other.sync, kafka::SyncGroupResponse{0, 0, other.assignment});
-        other.sync.reset();
+    // The generation and assignment are durable before anyone acts on them:
+    // a restarted coordinator must never hand out this generation again.
+    group.storing = true;
+    persist_group(group, PendingAppend::Kind::assignment);
+}
+
+void Coordinator::on_assignment_stored(const PendingAppend& done, bool ok) {
+    Group* group = find(done.group);
+    if (group == nullptr || group->generation != done.generation ||
+        group->state != GroupState::completing_rebalance || !group->storing) {
+        return;  // a rebalance started meanwhile
     }
-    persist_group(group);
+    group->storing = false;
+    if (ok) group->state = GroupState::stable;
+    for (auto& [id, member] : group->members) {
+        if (!member.sync) continue;
+        answer(*member.sync, ok ? kafka::SyncGroupResponse{0, 0, member.assignment}
+                                : kafka::SyncGroupResponse{0, kCoordinatorNotAvailable, {}});
+        member.sync.reset();
+    }
+    if (!ok) prepare_rebalance(now_, *group);  // everyone joins again
 }
 
 void Coordinator::heartbeat(Instant now, const ReplyTo& to,
                             const kafka::HeartbeatRequest& request) {
+    now_ = now;
     const auto check = check_member(request.group_id, request.member_id, request.group_instance_id,
                                     request.generation_id);
     if (check.member != nullptr) {
@@ -330,6 +379,7 @@ void Coordinator::heartbeat(Instant now, const ReplyTo& to,
 }
 
 void Coordinator::leave(Instant now, const ReplyTo& to, const kafka::LeaveGroupRequest& request) {
+    now_ = now;
     kafka::LeaveGroupResponse body;
     std::vector<std::pair<std::string, std::optional<std::string>>> leaving;
     if (to.version < 3) {
@@ -378,6 +428,7 @@ void Coordinator::remove_member(Instant now, Group& group, const std::string& me
 }
 
 void Coordinator::tick(Instant now) {
+    now_ = now;
     for (auto& [name, group] : groups_) {
         std::erase_if(group.pending_members, [&](const auto& p) { return p.second <= now; });
         std::vector<std::string> expired;

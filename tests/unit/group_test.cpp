@@ -2,6 +2,8 @@
 // decoded with net/kafka; time advanced by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/group/coordinator.h"
 #include "core/group/errors.h"
 #include "core/group/records.h"
@@ -25,6 +27,7 @@ protected:
     // The answer to request `sequence`, decoded, or nullopt if not answered (yet).
     template <class Body>
     std::optional<Body> answer_to(std::uint64_t wanted) {
+        if (auto_store) store_group_metadata();
         for (auto& reply : coordinator.take_replies()) answers[reply.to.sequence] = reply;
         const auto found = answers.find(wanted);
         if (found == answers.end()) return std::nullopt;
@@ -74,7 +77,37 @@ protected:
         for (auto& [id, bytes] : assignments) request.assignments.push_back({id, bytes});
         const ReplyTo where = to(3);
         coordinator.sync(now, where, request);
+        store_appends();  // a leader's assignment is answered once durable
         return where.sequence;
+    }
+
+    // Reports the appends of group metadata (generations, assignments) as
+    // durable; commits and deletions are left to the test.
+    void store_group_metadata() {
+        for (auto& append : coordinator.take_appends()) {
+            const bool metadata =
+                std::all_of(append.records.begin(), append.records.end(), [](const auto& record) {
+                    const auto key = parse_key(record.first);
+                    return key && !key->partition && record.second.has_value();
+                });
+            if (metadata) {
+                coordinator.on_appended(append.id, true);
+                written.push_back(std::move(append));
+            } else {
+                held.push_back(std::move(append));
+            }
+        }
+    }
+
+    // Reports every append asked for so far as durable (or failed), keeping the records.
+    void store_appends(bool ok = true) {
+        auto appends = coordinator.take_appends();
+        appends.insert(appends.begin(), held.begin(), held.end());
+        held.clear();
+        for (auto& append : appends) {
+            coordinator.on_appended(append.id, ok);
+            if (ok) written.push_back(std::move(append));
+        }
     }
 
     std::int16_t heartbeat(const std::string& member, std::int32_t generation) {
@@ -93,6 +126,9 @@ protected:
     Instant now = Instant::zero() + Duration::seconds(100);
     std::uint64_t sequence = 0;
     std::map<std::uint64_t, Reply> answers;
+    std::vector<Append> written;
+    std::vector<Append> held;  // appends not reported yet
+    bool auto_store = true;
 };
 
 TEST_F(GroupTest, TwoMembersRebalanceAndTheLeadersAssignmentReachesBoth) {
@@ -245,10 +281,13 @@ TEST_F(GroupTest, OffsetsAreAnsweredOnceDurableAndReplayedAfterARestart) {
     ReplyTo where = to(7);
     coordinator.commit(now, where, commit_request(a, 1, 42));
     EXPECT_FALSE(answer_to<kafka::OffsetCommitResponse>(where.sequence).has_value());
-    auto appends = coordinator.take_appends();
-    ASSERT_EQ(appends.size(), 2U);  // the group's metadata (at sync), then the offsets
-    EXPECT_EQ(appends[1].partition, coordinator.partition_of("g"));
-    coordinator.on_appended(appends[1].id, true);
+    store_group_metadata();
+    auto appends = std::move(held);
+    held.clear();
+    ASSERT_EQ(appends.size(), 1U);  // the offsets
+    EXPECT_EQ(appends[0].partition, coordinator.partition_of("g"));
+    coordinator.on_appended(appends[0].id, true);
+    written.push_back(appends[0]);
     EXPECT_EQ(answer_to<kafka::OffsetCommitResponse>(where.sequence)
                   ->topics.at(0)
                   .partitions.at(0)
@@ -258,7 +297,10 @@ TEST_F(GroupTest, OffsetsAreAnsweredOnceDurableAndReplayedAfterARestart) {
     // A failed append: a retriable error, and the offset unchanged.
     where = to(7);
     coordinator.commit(now, where, commit_request(a, 1, 50));
-    coordinator.on_appended(coordinator.take_appends().at(0).id, false);
+    store_group_metadata();
+    ASSERT_EQ(held.size(), 1U);
+    coordinator.on_appended(held.at(0).id, false);
+    held.clear();
     EXPECT_EQ(answer_to<kafka::OffsetCommitResponse>(where.sequence)
                   ->topics.at(0)
                   .partitions.at(0)
@@ -276,7 +318,7 @@ TEST_F(GroupTest, OffsetsAreAnsweredOnceDurableAndReplayedAfterARestart) {
 
     // A restarted coordinator replays the records.
     Coordinator again;
-    for (const auto& append : appends) {
+    for (const auto& append : written) {
         for (const auto& [key, value] : append.records) {
             again.load(append.partition, key,
                        value ? std::optional<std::span<const std::uint8_t>>(*value) : std::nullopt);
@@ -290,16 +332,42 @@ TEST_F(GroupTest, OffsetsAreAnsweredOnceDurableAndReplayedAfterARestart) {
     EXPECT_EQ(again.state("g"), GroupState::empty);  // members rejoin
 }
 
+TEST_F(GroupTest, SyncGroupIsAnsweredOnlyOnceTheAssignmentIsDurable) {
+    const std::string a = new_member();
+    answer_to<kafka::JoinGroupResponse>(join(a));
+    kafka::SyncGroupRequest request;
+    request.group_id = "g";
+    request.generation_id = 1;
+    request.member_id = a;
+    request.group_instance_id = std::nullopt;
+    request.assignments.push_back({a, io::Bytes{5}});
+    auto_store = false;
+    ReplyTo where = to(3);
+    coordinator.sync(now, where, request);
+    EXPECT_FALSE(answer_to<kafka::SyncGroupResponse>(where.sequence).has_value());
+    EXPECT_EQ(coordinator.state("g"), GroupState::completing_rebalance);
+    store_appends(false);  // the disk failed: an error, and everyone joins again
+    EXPECT_EQ(answer_to<kafka::SyncGroupResponse>(where.sequence)->error_code,
+              kCoordinatorNotAvailable);
+    EXPECT_EQ(coordinator.state("g"), GroupState::preparing_rebalance);
+    auto_store = true;
+    const auto again = answer_to<kafka::JoinGroupResponse>(join(a));
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->generation_id, 2);
+    EXPECT_EQ(answer_to<kafka::SyncGroupResponse>(sync(a, 2, {{a, {6}}}))->assignment,
+              io::Bytes{6});
+    EXPECT_EQ(coordinator.state("g"), GroupState::stable);
+}
+
 TEST_F(GroupTest, MembersMayCommitWhileTheyRejoinButNotBeforeTheirAssignment) {
     const std::string a = new_member();
     answer_to<kafka::JoinGroupResponse>(join(a));
     sync(a, 1, {});
-    coordinator.take_appends();
     const std::string b = new_member();
     const auto b_join = join(b);  // PreparingRebalance: a has not rejoined yet
     ReplyTo where = to(7);
     coordinator.commit(now, where, commit_request(a, 1, 10));
-    for (const auto& append : coordinator.take_appends()) coordinator.on_appended(append.id, true);
+    store_appends();
     EXPECT_EQ(answer_to<kafka::OffsetCommitResponse>(where.sequence)
                   ->topics.at(0)
                   .partitions.at(0)
@@ -346,12 +414,12 @@ TEST_F(GroupTest, OnlyEmptyGroupsCanBeDeleted) {
     coordinator.leave(now, where, leave);
     EXPECT_EQ(answer_to<kafka::LeaveGroupResponse>(where.sequence)->error_code, 0);
     EXPECT_EQ(coordinator.state("g"), GroupState::empty);
-    coordinator.take_appends();  // the group's metadata, now Empty
+    store_appends();  // the group's metadata, now Empty
     request.groups_names = {"g"};
     where = to(1);
     coordinator.remove(now, where, request);
     EXPECT_FALSE(answer_to<kafka::DeleteGroupsResponse>(where.sequence).has_value());
-    for (const auto& append : coordinator.take_appends()) coordinator.on_appended(append.id, true);
+    store_appends();
     EXPECT_EQ(answer_to<kafka::DeleteGroupsResponse>(where.sequence)->results.at(0).error_code, 0);
     EXPECT_FALSE(coordinator.state("g").has_value());
 }
