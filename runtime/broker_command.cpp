@@ -42,7 +42,8 @@ CLI::App* add_broker_command(CLI::App& app, BrokerArguments& arguments) {
                        "TOML file of the settings below (docs/samsa.example.toml)");
     // Flags are kept as typed and checked by the config file's rules, so
     // both report errors alike (one line, exit status 1).
-    const auto defaults = broker_settings_of({});
+    const BrokerCommand built_in;  // a named object: GCC 12 -O3 misjudges a temporary here
+    const auto defaults = broker_settings_of(built_in);
     for (const auto& setting : broker_settings()) {
         broker
             ->add_option_function<std::string>(

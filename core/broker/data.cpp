@@ -351,7 +351,7 @@ void Broker::restore_producers(Partition& partition, io::Outbox& out) {
 
 void Broker::finish_restore(Partition& partition) {
     partition.restored = true;
-    if (partition.offsets_partition) coordinator_.loaded(*partition.offsets_partition);
+    if (partition.offsets_partition) coordinator_.loaded(*partition.offsets_partition, now_);
 }
 
 void Broker::on_restore_read(Partition& partition, log::ReadResult& done, io::Outbox& out) {

@@ -33,7 +33,7 @@
 // once on_appended() says they are durable. At start the host replays each
 // partition's records through load(); until loaded() for a group's
 // partition, its requests get COORDINATOR_LOAD_IN_PROGRESS. Replayed groups
-// come back with their generation and offsets but no members: those rejoin.
+// come back Empty with their generation and offsets; members rejoin.
 #pragma once
 
 #include <cstdint>
@@ -85,6 +85,8 @@ struct Append {
 };
 
 // A topic partition's committed offset.
+struct GroupMetadata;
+
 struct Committed {
     std::int64_t offset = -1;
     std::int32_t leader_epoch = -1;
@@ -124,7 +126,7 @@ public:
     // Loading __consumer_offsets at start: every record of a partition, in order.
     void load(std::int32_t partition, std::span<const std::uint8_t> key,
               std::optional<std::span<const std::uint8_t>> value);
-    void loaded(std::int32_t partition);
+    void loaded(std::int32_t partition, Instant now = Instant::zero());
     [[nodiscard]] bool is_loaded(std::int32_t partition) const {
         return loaded_.contains(partition);
     }
@@ -227,6 +229,7 @@ private:
     [[nodiscard]] bool protocols_match(const Group& group,
                                        const kafka::JoinGroupRequest& request) const;
     [[nodiscard]] std::string choose_protocol(const Group& group) const;
+    static GroupMetadata metadata_of(const Group& group);
     void persist_group(const Group& group,
                        PendingAppend::Kind kind = PendingAppend::Kind::metadata);
     void on_assignment_stored(const PendingAppend& done, bool ok);

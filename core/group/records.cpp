@@ -98,7 +98,17 @@ io::Bytes group_value(const GroupMetadata& metadata) {
     writer.write_nullable_string(metadata.leader.empty() ? std::nullopt
                                                          : std::optional(metadata.leader));
     writer.write_int64(0);
-    writer.write_array_count(0);
+    writer.write_array_count(metadata.members.size());
+    for (const auto& member : metadata.members) {
+        writer.write_string(member.member_id);
+        writer.write_nullable_string(member.instance_id);
+        writer.write_string(member.client_id);
+        writer.write_string(member.client_host);
+        writer.write_int32(member.rebalance_timeout_ms);
+        writer.write_int32(member.session_timeout_ms);
+        writer.write_bytes(member.subscription);
+        writer.write_bytes(member.assignment);
+    }
     return out;
 }
 
@@ -138,6 +148,20 @@ std::optional<GroupMetadata> parse_group_value(std::span<const std::uint8_t> val
     metadata.generation = reader.read_int32();
     metadata.protocol = reader.read_nullable_string().value_or("");
     metadata.leader = reader.read_nullable_string().value_or("");
+    reader.read_int64();
+    const auto count = reader.read_array_count(false, 2 + 2 + 2 + 2 + 4 + 4 + 4 + 4);
+    for (std::int32_t i = 0; reader.ok() && i < count.value_or(0); ++i) {
+        MemberMetadata member;
+        member.member_id = reader.read_string();
+        member.instance_id = reader.read_nullable_string();
+        member.client_id = reader.read_string();
+        member.client_host = reader.read_string();
+        member.rebalance_timeout_ms = reader.read_int32();
+        member.session_timeout_ms = reader.read_int32();
+        member.subscription = reader.read_bytes();
+        member.assignment = reader.read_bytes();
+        metadata.members.push_back(std::move(member));
+    }
     if (!reader.ok()) return std::nullopt;
     return metadata;
 }

@@ -7,8 +7,10 @@
 //                  metadata, int64 commit timestamp (ms)
 //   group          int16 version 3, string protocol type, int32 generation,
 //                  nullable string protocol, nullable string leader, int64
-//                  state timestamp, [] members (samsa writes none: members
-//                  rejoin after a restart)
+//                  state timestamp, [] members (string id, nullable string
+//                  instance id, string client id, string client host, int32
+//                  rebalance timeout, int32 session timeout, bytes
+//                  subscription, bytes assignment)
 // A null value is a tombstone for its key.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/group/coordinator.h"
 
@@ -24,11 +27,23 @@ namespace samsa::group {
 // Kafka's coordinator partition: abs(Java String.hashCode(group)) % partitions.
 std::int32_t java_string_hash_partition(const std::string& utf8, std::int32_t partitions) noexcept;
 
+struct MemberMetadata {
+    std::string member_id;
+    std::optional<std::string> instance_id;
+    std::string client_id;
+    std::string client_host;
+    std::int32_t rebalance_timeout_ms = 0;
+    std::int32_t session_timeout_ms = 0;
+    io::Bytes subscription;  // the chosen protocol's metadata
+    io::Bytes assignment;
+};
+
 struct GroupMetadata {
     std::string protocol_type;
     std::int32_t generation = 0;
     std::string protocol;
     std::string leader;
+    std::vector<MemberMetadata> members;  // written once the group is Stable
 };
 
 struct ParsedKey {

@@ -325,11 +325,12 @@ TEST_F(GroupTest, OffsetsAreAnsweredOnceDurableAndReplayedAfterARestart) {
         }
     }
     EXPECT_FALSE(again.is_loaded(coordinator.partition_of("g")));
-    for (std::int32_t p = 0; p < GroupLimits{}.partitions; ++p) again.loaded(p);
+    for (std::int32_t p = 0; p < GroupLimits{}.partitions; ++p) again.loaded(p, now);
     EXPECT_EQ(again.committed("g", "t", 0)->offset, 42);
     EXPECT_EQ(again.committed("g", "t", 0)->metadata, "m");
     EXPECT_EQ(again.generation("g"), 1);
     EXPECT_EQ(again.state("g"), GroupState::empty);  // members rejoin
+    EXPECT_TRUE(again.members("g").empty());
 }
 
 TEST_F(GroupTest, SyncGroupIsAnsweredOnlyOnceTheAssignmentIsDurable) {
@@ -438,9 +439,15 @@ TEST(GroupRecords, KafkasPartitionOfAGroupAndRecordLayoutsRoundTrip) {
     EXPECT_EQ(value->offset, 77);
     EXPECT_EQ(value->leader_epoch, 5);
     EXPECT_EQ(value->metadata, "x");
-    const auto group = parse_group_value(group_value({"consumer", 9, "range", "m-1"}));
+    const MemberMetadata member{"m-1", std::string("host-a"), "c", "h", 300, 200, {1, 2}, {3}};
+    const auto group = parse_group_value(group_value({"consumer", 9, "range", "m-1", {member}}));
     ASSERT_TRUE(group.has_value());
     EXPECT_EQ(group->generation, 9);
+    ASSERT_EQ(group->members.size(), 1U);
+    EXPECT_EQ(group->members[0].instance_id, "host-a");
+    EXPECT_EQ(group->members[0].session_timeout_ms, 200);
+    EXPECT_EQ(group->members[0].subscription, (io::Bytes{1, 2}));
+    EXPECT_EQ(group->members[0].assignment, io::Bytes{3});
     EXPECT_EQ(group->protocol, "range");
     EXPECT_FALSE(parse_key(io::Bytes{0, 9, 0, 0}).has_value());
 }
