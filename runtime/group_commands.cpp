@@ -9,10 +9,13 @@
 
 namespace samsa::runtime {
 
+using kafka::decode_assignment;
+using kafka::decode_subscription;
+using kafka::encode_assignment;
+using kafka::encode_subscription;
+
 namespace {
 
-constexpr std::int16_t kSubscriptionVersion = 0;
-constexpr std::int16_t kAssignmentVersion = 0;
 constexpr const char* kProtocolType = "consumer";
 constexpr const char* kRangeProtocol = "range";
 // Group requests answered with a retriable group error are asked again this
@@ -59,66 +62,6 @@ Result<Response, ClientError> call_coordinator(KafkaClient& client, const std::s
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------
-// ConsumerProtocol
-
-kafka::Bytes encode_subscription(const std::vector<std::string>& topics) {
-    kafka::Bytes bytes;
-    kafka::Writer writer(bytes);
-    writer.write_int16(kSubscriptionVersion);
-    writer.write_array_count(topics.size());
-    for (const auto& topic : topics) writer.write_string(topic);
-    writer.write_nullable_bytes(std::nullopt);  // user_data
-    return bytes;
-}
-
-std::optional<std::vector<std::string>> decode_subscription(const kafka::Bytes& bytes) {
-    kafka::Reader reader(bytes);
-    const std::int16_t version = reader.read_int16();
-    const auto count = reader.read_array_count(false, 2);
-    if (!reader.ok() || version < 0 || !count) return std::nullopt;
-    std::vector<std::string> topics;
-    for (std::int32_t i = 0; i < *count && reader.ok(); ++i) topics.push_back(reader.read_string());
-    // user_data and what later versions add are not needed here.
-    if (!reader.ok()) return std::nullopt;
-    return topics;
-}
-
-kafka::Bytes encode_assignment(const TopicAssignment& assignment) {
-    kafka::Bytes bytes;
-    kafka::Writer writer(bytes);
-    writer.write_int16(kAssignmentVersion);
-    writer.write_array_count(assignment.size());
-    for (const auto& [topic, partitions] : assignment) {
-        writer.write_string(topic);
-        writer.write_array_count(partitions.size());
-        for (const auto partition : partitions) writer.write_int32(partition);
-    }
-    writer.write_nullable_bytes(std::nullopt);  // user_data
-    return bytes;
-}
-
-std::optional<TopicAssignment> decode_assignment(const kafka::Bytes& bytes) {
-    TopicAssignment assignment;
-    if (bytes.empty()) return assignment;  // no assignment (yet)
-    kafka::Reader reader(bytes);
-    const std::int16_t version = reader.read_int16();
-    const auto topics = reader.read_array_count(false, 6);
-    if (!reader.ok() || version < 0 || !topics) return std::nullopt;
-    for (std::int32_t i = 0; i < *topics && reader.ok(); ++i) {
-        const std::string topic = reader.read_string();
-        const auto count = reader.read_array_count(false, 4);
-        if (!reader.ok() || !count) return std::nullopt;
-        auto& partitions = assignment[topic];
-        for (std::int32_t j = 0; j < *count && reader.ok(); ++j) {
-            partitions.push_back(reader.read_int32());
-        }
-        std::sort(partitions.begin(), partitions.end());
-    }
-    if (!reader.ok()) return std::nullopt;
-    return assignment;
-}
 
 std::map<std::string, TopicAssignment> range_assign(
     const std::map<std::string, std::vector<std::string>>& subscriptions,

@@ -38,6 +38,7 @@
 
 #include "core/base/result.h"
 #include "net/kafka/api.h"
+#include "net/kafka/consumer_protocol.h"
 #include "runtime/client_commands.h"
 #include "runtime/kafka_client.h"
 
@@ -59,12 +60,7 @@ Status<ClientError> group_describe(KafkaClient& client, const std::string& group
 // `samsa group delete G`: DeleteGroups; only an Empty group can be deleted.
 Status<ClientError> group_delete(KafkaClient& client, const std::string& group, std::ostream& out);
 
-// ConsumerProtocol encoding.
-kafka::Bytes encode_subscription(const std::vector<std::string>& topics);
-std::optional<std::vector<std::string>> decode_subscription(const kafka::Bytes& bytes);
-using TopicAssignment = std::map<std::string, std::vector<std::int32_t>>;
-kafka::Bytes encode_assignment(const TopicAssignment& assignment);
-std::optional<TopicAssignment> decode_assignment(const kafka::Bytes& bytes);
+using kafka::TopicAssignment;  // ConsumerProtocol: net/kafka/consumer_protocol.h
 
 // The range assignment: member id -> its partitions, given every member's
 // subscribed topics and the partition count of each topic.

@@ -268,6 +268,9 @@ private:
     // Appends to __consumer_offsets: (log, append id) -> the coordinator's id.
     std::map<std::pair<const log::PartitionLog*, std::uint64_t>, std::uint64_t> group_appends_;
     std::optional<TimerId> group_timer_;
+    // Set whenever the coordinator was called: only then can its next
+    // deadline have moved, so other steps (produce, fetch) skip the look.
+    bool group_deadline_stale_ = false;
     Instant group_timer_at_;
     Instant now_;
 

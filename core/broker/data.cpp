@@ -197,6 +197,7 @@ void Broker::on_timer(TimerId timer, io::Outbox& out) {
     if (group_timer_ == timer) {
         group_timer_.reset();
         coordinator_.tick(now_);
+        group_deadline_stale_ = true;
         return;  // pump_groups() answers and arms the next one
     }
     for (auto& pending : data_) {
@@ -303,6 +304,7 @@ bool Broker::drain_logs(io::Outbox& out) {
             if (const auto group_append = group_appends_.find({log, done.id});
                 group_append != group_appends_.end()) {
                 coordinator_.on_appended(group_append->second, !done.error);
+                group_deadline_stale_ = true;
                 group_appends_.erase(group_append);
                 continue;
             }
@@ -351,7 +353,10 @@ void Broker::restore_producers(Partition& partition, io::Outbox& out) {
 
 void Broker::finish_restore(Partition& partition) {
     partition.restored = true;
-    if (partition.offsets_partition) coordinator_.loaded(*partition.offsets_partition, now_);
+    if (partition.offsets_partition) {
+        coordinator_.loaded(*partition.offsets_partition, now_);
+        group_deadline_stale_ = true;
+    }
 }
 
 void Broker::on_restore_read(Partition& partition, log::ReadResult& done, io::Outbox& out) {

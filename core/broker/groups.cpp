@@ -69,6 +69,7 @@ bool Broker::on_group_request(const io::ClientRequest& request, const kafka::Req
     } else {
         return false;
     }
+    group_deadline_stale_ = true;
     return true;
 }
 
@@ -89,6 +90,7 @@ void Broker::pump_groups(io::Outbox& out) {
 void Broker::append_group_records(const group::Append& append, io::Outbox& out) {
     Partition* partition = find_partition(kOffsetsTopic, append.partition);
     if (partition == nullptr || partition->log->state() != log::PartitionLog::State::ready) {
+        group_deadline_stale_ = true;
         return coordinator_.on_appended(append.id, false);
     }
     log::BatchBuilder builder;
@@ -103,7 +105,10 @@ void Broker::append_group_records(const group::Append& append, io::Outbox& out) 
     io::Bytes batch = builder.build();
     const std::size_t size = batch.size();
     auto appended = partition->log->append(std::move(batch), 0, out);
-    if (!appended.ok()) return coordinator_.on_appended(append.id, false);
+    if (!appended.ok()) {
+        group_deadline_stale_ = true;
+        return coordinator_.on_appended(append.id, false);
+    }
     touch(*partition);
     group_appends_[{partition->log.get(), appended.value().id}] = append.id;
     partition->group_bytes += size;
@@ -155,6 +160,8 @@ void Broker::on_rewrite_appended(Partition& partition, const log::AppendResult& 
 }
 
 void Broker::arm_group_timer(io::Outbox& out) {
+    if (!group_deadline_stale_) return;
+    group_deadline_stale_ = false;
     const auto deadline = coordinator_.next_deadline();
     if (group_timer_ && (!deadline || *deadline != group_timer_at_)) {
         out.push(io::CancelTimer{*group_timer_});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "net/kafka/consumer_protocol.h"
 #include "net/kafka/wire.h"
 
 namespace samsa::sim::groups {
@@ -17,45 +18,19 @@ std::string list(const std::vector<std::int32_t>& partitions) {
 }  // namespace
 
 io::Bytes encode_subscription() {
-    io::Bytes bytes;
-    kafka::Writer writer(bytes);
-    writer.write_int16(0);
-    writer.write_array_count(1);
-    writer.write_string(kTopic);
-    writer.write_nullable_bytes(std::nullopt);
-    return bytes;
+    return kafka::encode_subscription({kTopic});
 }
 
 io::Bytes encode_assignment(const std::vector<std::int32_t>& partitions) {
-    io::Bytes bytes;
-    if (partitions.empty()) return bytes;
-    kafka::Writer writer(bytes);
-    writer.write_int16(0);
-    writer.write_array_count(1);
-    writer.write_string(kTopic);
-    writer.write_array_count(partitions.size());
-    for (const auto p : partitions) writer.write_int32(p);
-    writer.write_nullable_bytes(std::nullopt);
-    return bytes;
+    if (partitions.empty()) return {};
+    return kafka::encode_assignment({{kTopic, partitions}});
 }
 
 std::optional<std::vector<std::int32_t>> decode_assignment(const io::Bytes& bytes) {
-    std::vector<std::int32_t> partitions;
-    if (bytes.empty()) return partitions;
-    kafka::Reader reader(bytes);
-    reader.read_int16();
-    const auto topics = reader.read_array_count(false, 6).value_or(0);
-    for (std::int32_t t = 0; t < topics && reader.ok(); ++t) {
-        const std::string topic = reader.read_string();
-        const auto count = reader.read_array_count(false, 4).value_or(0);
-        for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
-            const auto p = reader.read_int32();
-            if (topic == kTopic) partitions.push_back(p);
-        }
-    }
-    reader.read_nullable_bytes();
-    if (!reader.ok()) return std::nullopt;
-    return partitions;
+    const auto assignment = kafka::decode_assignment(bytes);
+    if (!assignment) return std::nullopt;
+    const auto found = assignment->find(kTopic);
+    return found == assignment->end() ? std::vector<std::int32_t>{} : found->second;
 }
 
 Standing GroupTruth::standing(const Sent& sent) const {

@@ -13,6 +13,7 @@
 'use strict';
 
 const { Kafka, CompressionTypes, ConfigResourceTypes, Partitioners, logLevel } = require('kafkajs');
+const { steps, run } = require('./kafkajs_steps.js');
 
 const [address, topic] = process.argv.slice(2);
 if (!address || !topic) {
@@ -32,19 +33,7 @@ const kafka = new Kafka({
 
 const summary = { steps: {}, messages: [] };
 
-async function step(name, fn) {
-    try {
-        const value = await fn();
-        summary.steps[name] = { ok: true, value: value === undefined ? null : value };
-        return value;
-    } catch (error) {
-        summary.steps[name] = {
-            ok: false,
-            error: `${error.name}: ${error.message}` + (error.type ? ` (${error.type})` : ''),
-        };
-        return undefined;
-    }
-}
+const step = steps(summary);
 
 // Java-compatible (murmur2) keyed partitioning, recording the partition of each message.
 const chosenPartition = new WeakMap();
@@ -168,25 +157,4 @@ async function main() {
     await step('adminDisconnect', () => admin.disconnect());
 }
 
-// Prints the summary and exits once it is written: stdout is a pipe, which node writes
-// asynchronously, so an immediate process.exit() would cut a long line short.
-function finish(code) {
-    process.stdout.write(JSON.stringify(summary) + '\n', () => process.exit(code));
-}
-
-// A hard limit on the whole script, whatever the broker does.
-const deadline = setTimeout(() => {
-    summary.steps.deadline = { ok: false, error: 'kafkajs_client.js did not finish within 100 s' };
-    finish(1);
-}, 100000);
-
-main()
-    .then(() => {
-        clearTimeout(deadline);
-        finish(0);
-    })
-    .catch((error) => {
-        clearTimeout(deadline);
-        summary.steps.main = { ok: false, error: String(error && error.stack) };
-        finish(1);
-    });
+run('kafkajs_client.js', summary, main);

@@ -11,6 +11,7 @@
 'use strict';
 
 const { Kafka, logLevel } = require('kafkajs');
+const { steps, run } = require('./kafkajs_steps.js');
 
 const [address, topic, groupId, countText] = process.argv.slice(2);
 const wanted = Number(countText);
@@ -30,19 +31,7 @@ const kafka = new Kafka({
 
 const summary = { steps: {}, messages: [], assigned: null };
 
-async function step(name, fn) {
-    try {
-        const value = await fn();
-        summary.steps[name] = { ok: true, value: value === undefined ? null : value };
-        return value;
-    } catch (error) {
-        summary.steps[name] = {
-            ok: false,
-            error: `${error.name}: ${error.message}` + (error.type ? ` (${error.type})` : ''),
-        };
-        return undefined;
-    }
-}
+const step = steps(summary);
 
 async function main() {
     const consumer = kafka.consumer({
@@ -97,22 +86,4 @@ async function main() {
     await step('disconnect', () => consumer.disconnect());
 }
 
-function finish(code) {
-    process.stdout.write(JSON.stringify(summary) + '\n', () => process.exit(code));
-}
-
-const deadline = setTimeout(() => {
-    summary.steps.deadline = { ok: false, error: 'kafkajs_group.js did not finish within 100 s' };
-    finish(1);
-}, 100000);
-
-main()
-    .then(() => {
-        clearTimeout(deadline);
-        finish(0);
-    })
-    .catch((error) => {
-        clearTimeout(deadline);
-        summary.steps.main = { ok: false, error: String(error && error.stack) };
-        finish(1);
-    });
+run('kafkajs_group.js', summary, main);
