@@ -354,7 +354,7 @@ void Broker::restore_producers(Partition& partition, io::Outbox& out) {
 void Broker::finish_restore(Partition& partition) {
     partition.restored = true;
     if (partition.offsets_partition) {
-        coordinator_.loaded(*partition.offsets_partition, now_);
+        coordinator_.loaded(*partition.offsets_partition);
         group_deadline_stale_ = true;
     }
 }

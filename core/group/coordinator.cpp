@@ -362,16 +362,8 @@ void Coordinator::load(std::int32_t, std::span<const std::uint8_t> key,
     }
 }
 
-// Restored members get a full session from `now` to show up again.
-void Coordinator::loaded(std::int32_t partition, Instant now) {
+void Coordinator::loaded(std::int32_t partition) {
     loaded_.insert(partition);
-    now_ = std::max(now_, now);
-    for (auto& [id, group] : groups_) {
-        if (partition_of(id) != partition) continue;
-        for (auto& [member_id, member] : group.members) {
-            member.session_deadline = now + Duration::milliseconds(member.session_timeout_ms);
-        }
-    }
 }
 
 std::optional<GroupState> Coordinator::state(const std::string& group) const {

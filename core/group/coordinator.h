@@ -126,7 +126,7 @@ public:
     // Loading __consumer_offsets at start: every record of a partition, in order.
     void load(std::int32_t partition, std::span<const std::uint8_t> key,
               std::optional<std::span<const std::uint8_t>> value);
-    void loaded(std::int32_t partition, Instant now = Instant::zero());
+    void loaded(std::int32_t partition);
     [[nodiscard]] bool is_loaded(std::int32_t partition) const {
         return loaded_.contains(partition);
     }

@@ -325,7 +325,7 @@ TEST_F(GroupTest, OffsetsAreAnsweredOnceDurableAndReplayedAfterARestart) {
         }
     }
     EXPECT_FALSE(again.is_loaded(coordinator.partition_of("g")));
-    for (std::int32_t p = 0; p < GroupLimits{}.partitions; ++p) again.loaded(p, now);
+    for (std::int32_t p = 0; p < GroupLimits{}.partitions; ++p) again.loaded(p);
     EXPECT_EQ(again.committed("g", "t", 0)->offset, 42);
     EXPECT_EQ(again.committed("g", "t", 0)->metadata, "m");
     EXPECT_EQ(again.generation("g"), 1);
