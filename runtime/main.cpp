@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     bool no_determinism = false;
     sweep_app->add_flag("--no-determinism", no_determinism, "Skip the determinism check");
+    sweep_app->add_option("--expect-failure", sweep.expect_failure,
+                          "Canaries: pass only if some seed fails and every failure names TEXT");
 
     samsa::runtime::BrokerArguments broker;
     auto* broker_app = samsa::runtime::add_broker_command(app, broker);

@@ -105,6 +105,22 @@ int run_sim_command(const SimCommand& command, std::ostream& out) {
     return passed ? 0 : 1;
 }
 
+namespace {
+
+// Whether `text` contains one of the '|'-separated alternatives.
+bool names_any(const std::string& text, const std::string& alternatives) {
+    std::size_t from = 0;
+    while (from <= alternatives.size() && !alternatives.empty()) {
+        const std::size_t bar = std::min(alternatives.find('|', from), alternatives.size());
+        const std::string one = alternatives.substr(from, bar - from);
+        if (!one.empty() && text.find(one) != std::string::npos) return true;
+        from = bar + 1;
+    }
+    return false;
+}
+
+}  // namespace
+
 int run_sweep_command(const SweepCommand& command, std::ostream& out) {
     const ScenarioInfo* info = find_scenario(command.scenario);
     if (info == nullptr || command.seeds == 0) {
@@ -114,6 +130,7 @@ int run_sweep_command(const SweepCommand& command, std::ostream& out) {
     const auto start = std::chrono::steady_clock::now();
     FaultCounters total;
     std::uint64_t failed = 0;
+    std::uint64_t expected_failures = 0;
     std::uint64_t events = 0;
     std::map<std::string, std::uint64_t> stats;
     for (std::uint64_t seed = command.first_seed; seed < command.first_seed + command.seeds;
@@ -131,6 +148,9 @@ int run_sweep_command(const SweepCommand& command, std::ostream& out) {
         for (const auto& [name, value] : report.stats) stats[name] += value;
         if (report.passed() && !divergence) continue;
         ++failed;
+        if (report.failure && names_any(*report.failure, command.expect_failure)) {
+            ++expected_failures;
+        }
         out << "FAIL seed " << seed << ": "
             << (report.failure ? *report.failure
                                : "nondeterministic at event #" + std::to_string(divergence->index))
@@ -159,6 +179,12 @@ int run_sweep_command(const SweepCommand& command, std::ostream& out) {
         out << "COVERAGE: stat '" << name << "' stayed 0 across the sweep\n";
     }
     out << "sweep: " << command.seeds - failed << " seeds passed, " << failed << " failed\n";
+    if (!command.expect_failure.empty()) {
+        const bool caught = failed > 0 && expected_failures == failed;
+        out << "canary: " << expected_failures << " of " << failed << " failures name '"
+            << command.expect_failure << "': " << (caught ? "CAUGHT" : "NOT CAUGHT") << "\n";
+        return caught ? 0 : 1;
+    }
     return failed == 0 && uncovered == 0 ? 0 : 1;
 }
 

@@ -29,11 +29,15 @@ struct SweepCommand {
     std::string faults = "swarm";
     bool check_determinism = true;
     bool require_fault_coverage = true;
+    // For canaries: the sweep passes only if at least one seed fails and
+    // every failure message contains this text (the checker's name), or one
+    // of its '|'-separated alternatives.
+    std::string expect_failure;
 };
 
 // Runs `seeds` consecutive seeds. Fails if any seed fails, if any run is not
 // deterministic, or (with require_fault_coverage) if a fault kind the sweep
-// could inject never fired.
+// could inject never fired. With expect_failure, see there.
 int run_sweep_command(const SweepCommand& command, std::ostream& out);
 
 // "60s", "1500ms", "2m", "250us", "42" (seconds). Returns false if malformed.

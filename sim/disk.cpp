@@ -97,8 +97,7 @@ io::IoCompleted SimDisk::open(const io::Open& op) {
         if (files_.size() >= params_.files_max) return completion(op.token, io::IoStatus::no_space);
         found = files_.emplace(op.name, std::make_shared<File>()).first;
     }
-    const std::uint64_t free = capacity_bytes_ - std::min(used_bytes(), capacity_bytes_);
-    if (found->second->data.empty() && op.reserve_bytes > free) {
+    if (found->second->data.empty() && !fits(op.reserve_bytes)) {
         return completion(op.token, io::IoStatus::no_space);
     }
     handles_[op.file.value()] = found->second;
@@ -132,8 +131,8 @@ io::IoCompleted SimDisk::write(const io::Write& op) {
     }
     const std::uint64_t end = op.offset + op.data.size();
     const std::uint64_t growth = end > file->data.size() ? end - file->data.size() : 0;
-    if (growth > capacity_bytes_ - std::min(used_bytes(), capacity_bytes_))
-        return completion(op.token, io::IoStatus::no_space);
+    if (!fits(growth)) return completion(op.token, io::IoStatus::no_space);
+    used_upper_ += growth;
     Undo undo;
     undo.offset = op.offset;
     undo.written = op.data;
@@ -187,8 +186,8 @@ io::IoCompleted SimDisk::truncate(const io::Truncate& op) {
     if (file == nullptr) return completion(op.token, io::IoStatus::bad_file);
     if (op.size > params_.file_bytes_max) return completion(op.token, io::IoStatus::too_large);
     const std::uint64_t growth = op.size > file->data.size() ? op.size - file->data.size() : 0;
-    if (growth > capacity_bytes_ - std::min(used_bytes(), capacity_bytes_))
-        return completion(op.token, io::IoStatus::no_space);
+    if (!fits(growth)) return completion(op.token, io::IoStatus::no_space);
+    used_upper_ += growth;
     Undo undo;
     undo.is_write = false;
     undo.offset = op.size;
@@ -269,6 +268,14 @@ void SimDisk::wipe() {
     direct_handles_.clear();
     files_.clear();
     removed_.clear();
+}
+
+// used_upper_ never undercounts (files only shrink between recounts), so a
+// growth that fits under it fits; only near the capacity is it recounted.
+bool SimDisk::fits(std::uint64_t growth) {
+    if (used_upper_ <= capacity_bytes_ && growth <= capacity_bytes_ - used_upper_) return true;
+    used_upper_ = used_bytes();
+    return used_upper_ <= capacity_bytes_ && growth <= capacity_bytes_ - used_upper_;
 }
 
 std::uint64_t SimDisk::used_bytes() const noexcept {

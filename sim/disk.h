@@ -59,6 +59,8 @@ public:
     void set_capacity(std::uint64_t bytes) noexcept { capacity_bytes_ = bytes; }
     [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_bytes_; }
     [[nodiscard]] std::uint64_t used_bytes() const noexcept;
+    // Whether `growth` more bytes fit under the capacity.
+    bool fits(std::uint64_t growth);
 
     // Inspection, for checkers and tests: what reads would see now.
     [[nodiscard]] std::optional<io::Bytes> contents(const std::string& name) const;
@@ -100,6 +102,7 @@ private:
     const FaultPlan& plan_;
     FaultCounters& counters_;
     std::uint64_t capacity_bytes_;
+    std::uint64_t used_upper_ = 0;              // at least used_bytes(): see fits()
     std::map<std::string, FilePtr> files_;      // the namespace as processes see it
     std::map<std::string, FilePtr> removed_;    // removed, but not yet durably
     std::map<std::uint32_t, FilePtr> handles_;  // open FileIds

@@ -18,6 +18,7 @@ Nemesis::Nemesis(World& world, Prng prng, NemesisParams params)
       prng_(prng),
       params_(params),
       crashed_(static_cast<std::size_t>(world.node_count()), false),
+      wiped_(static_cast<std::size_t>(world.node_count()), false),
       saved_capacity_(static_cast<std::size_t>(world.node_count()), 0) {
     if (params_.down_max <= 0) params_.down_max = std::max(1, (world.node_count() - 1) / 2);
 }
@@ -87,7 +88,12 @@ void Nemesis::crash_one() {
     if (down_count() >= params_.down_max || !pick_up_node(node)) return;
     world_.counters().add(FaultKind::crash);
     crashed_[index_of(node)] = true;
-    const bool wipe = prng_.chance(world_.plan().rate(FaultKind::wipe));
+    bool wipe = prng_.chance(world_.plan().rate(FaultKind::wipe));
+    if (wipe && params_.wiped_nodes_max >= 0 && !wiped_[index_of(node)] &&
+        std::count(wiped_.begin(), wiped_.end(), true) >= params_.wiped_nodes_max) {
+        wipe = false;
+    }
+    if (wipe) wiped_[index_of(node)] = true;
     const Duration downtime = draw(params_.downtime_mean);
     auto schedule_restart = [this, node, wipe, downtime] {
         world_.schedule(world_.now() + downtime, "nemesis restart", [this, node, wipe] {

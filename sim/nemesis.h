@@ -22,6 +22,10 @@ struct NemesisParams {
     Duration clock_jump_mean = Duration::milliseconds(500);
     Duration swizzle_step = Duration::milliseconds(200);
     Duration armed_crash_max = Duration::seconds(1);  // a crash waiting for a write
+    // Distinct nodes whose disk may be wiped over the run (-1: no limit). A
+    // Raft member that lost its disk never votes again, so a Raft cluster
+    // stays live only while a majority has never lost one.
+    int wiped_nodes_max = -1;
 };
 
 class Nemesis {
@@ -55,6 +59,7 @@ private:
     bool active_ = false;
     bool partitioned_ = false;
     std::vector<bool> crashed_;                  // by node index: crashed by us, restart pending
+    std::vector<bool> wiped_;                    // by node index: a wipe was decided
     std::vector<std::uint64_t> saved_capacity_;  // by node index: 0 unless filled
 };
 

@@ -93,5 +93,10 @@ ScenarioReport run_group_double_assign_canary(const ScenarioOptions& options);
 ScenarioReport run_group_accept_fenced_canary(const ScenarioOptions& options);
 ScenarioReport run_group_commit_regress_canary(const ScenarioOptions& options);
 ScenarioReport run_group_never_sync_canary(const ScenarioOptions& options);
+ScenarioReport run_raft(const ScenarioOptions& options);
+ScenarioReport run_raft_ack_before_fsync_canary(const ScenarioOptions& options);
+ScenarioReport run_raft_vote_twice_canary(const ScenarioOptions& options);
+ScenarioReport run_raft_commit_without_quorum_canary(const ScenarioOptions& options);
+ScenarioReport run_raft_truncate_below_commit_canary(const ScenarioOptions& options);
 
 }  // namespace samsa::sim

@@ -97,6 +97,10 @@ io::Open PartitionLog::open_segment(IoToken token, const Segment& segment, bool 
     return open;
 }
 
+std::uint32_t PartitionLog::component_of(IoToken token) noexcept {
+    return static_cast<std::uint32_t>(token.value() >> kComponentShift);
+}
+
 bool PartitionLog::owns(IoToken token) const noexcept {
     return (token.value() >> kComponentShift) == component_;
 }

@@ -58,6 +58,8 @@ public:
     // it once for many logs): no List of its own.
     void start(const std::vector<std::string>& names, io::Outbox& out);
     [[nodiscard]] bool owns(IoToken token) const noexcept;
+    // The component a token belongs to (0: the host's own operations).
+    static std::uint32_t component_of(IoToken token) noexcept;
     void on_io(const io::IoCompleted& done, io::Outbox& out);
 
     // Validates and queues a batch; the result arrives later through

@@ -66,6 +66,12 @@ bool Progress::rejected(Index rejected, Index new_next) {
     return true;
 }
 
+void Progress::lost_log(Index last) {
+    match_ = std::min(match_, last);
+    next_ = match_.next();
+    become_probe();
+}
+
 void Progress::become_probe() {
     state_ = State::probe;
     probe_sent_ = false;

@@ -45,6 +45,9 @@ public:
     // A rejection of the append after `rejected`: true if it was current
     // (not a stale response) and `next` moved back to `new_next`.
     bool rejected(Index rejected, Index new_next);
+    // The follower no longer holds what it acknowledged (it lost its disk):
+    // its log ends at `last`; probe from there.
+    void lost_log(Index last);
     void become_probe();
     void become_install(Index base);
     // A heartbeat interval passed: a probe (or InstallLogStart) may be resent.

@@ -165,6 +165,9 @@ void Raft::append_entry(Entry entry) {
 }
 
 void Raft::truncate_log_from(Index from) {
+    if (config_.bug == RaftConfig::Bug::truncate_below_commit && from <= commit_) {
+        commit_ = Index(from.value() - 1);  // the canary's bug; the host's checkers see it
+    }
     SAMSA_ASSERT_MSG(from > commit_, "truncation at or below the commit index");
     log_.truncate_from(from);
     while (!configs_.empty() && configs_.back().first >= from) configs_.pop_back();

@@ -117,6 +117,7 @@ void Raft::become_follower(Term term, std::optional<NodeId> leader) {
 // that removed itself and lost leadership before the change committed could
 // hold the only up-to-date log, over which no one else can be elected.
 bool Raft::promotable() const noexcept {
+    if (!config_.may_vote) return false;
     if (membership().is_voter(config_.id)) return true;
     if (configs_.empty() || configs_.back().first <= commit_) return false;
     const Membership& previous =
@@ -205,8 +206,9 @@ void Raft::handle_vote_request(const Message& message, const VoteRequest& reques
         request.last_term > log_.last_term() ||
         (request.last_term == log_.last_term() && request.last_index >= log_.last_index());
     const bool can_vote = vote_ == message.from || (!vote_.has_value() && !leader_.has_value()) ||
-                          (request.pre_vote && message.term > term_);
-    if (!can_vote || !up_to_date) {
+                          (request.pre_vote && message.term > term_) ||
+                          (config_.bug == RaftConfig::Bug::vote_twice && role_ == Role::follower);
+    if (!config_.may_vote || !can_vote || !up_to_date) {
         send(message.from, VoteResponse{request.pre_vote, false});
         return;
     }

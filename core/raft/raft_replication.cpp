@@ -28,7 +28,7 @@ void Raft::handle_append(const Message& message, const AppendRequest& request) {
     Term prev_term = request.prev_term;
     auto first = request.entries.begin();
     // Our committed prefix matches every later leader's log: skip into it.
-    if (prev < commit_) {
+    if (prev < commit_ && config_.bug != RaftConfig::Bug::truncate_below_commit) {
         while (first != request.entries.end() && first->index <= commit_) ++first;
         prev = commit_;
         prev_term = *log_.term_at(commit_);
@@ -44,7 +44,9 @@ void Raft::handle_append(const Message& message, const AppendRequest& request) {
     for (auto it = first; it != request.entries.end(); ++it) {
         const auto have = log_.term_at(it->index);
         if (have.has_value()) {
-            if (*have == it->term) continue;
+            const bool rewrite = config_.bug == RaftConfig::Bug::truncate_below_commit &&
+                                 it->index >= log_.cache_first();
+            if (*have == it->term && !rewrite) continue;
             truncate_log_from(it->index);  // asserts it is above our commit index
         }
         append_entry(*it);
@@ -80,6 +82,12 @@ void Raft::follower_commit() {
 
 void Raft::handle_heartbeat(const Message& message, const Heartbeat& heartbeat) {
     heard_from_leader(message.from);
+    if (heartbeat.commit > log_.last_index()) {
+        // The leader sends at most what we acknowledged, and we no longer
+        // hold it: our disk was lost. Tell it where our log ends.
+        reject_append(message.from, heartbeat.commit, message.term);
+        return;
+    }
     leader_commit_ = std::max(leader_commit_, heartbeat.commit);
     // The leader sends at most what we acknowledged (durably, in this term):
     // that prefix matches its log even if we restarted since.
@@ -132,6 +140,10 @@ void Raft::handle_append_response(const Message& message, const AppendResponse& 
             }
         }
         maybe_send_timeout_now(message.from);
+    } else if (response.last_index < progress.match()) {
+        // It lost entries it had acknowledged (a wiped disk): start it over
+        // from where its log ends now.
+        progress.lost_log(response.last_index);
     } else {
         // Jump back over whole terms: the last index of ours at or below the
         // hint whose term is at most the hint's term.
@@ -253,11 +265,12 @@ void Raft::broadcast_heartbeat() {
 // durably; the leader's own log counts up to its durable index.
 void Raft::maybe_commit() {
     if (role_ != Role::leader) return;
-    const Index reached = quorum_index(membership().voters, [this](NodeId voter) {
+    Index reached = quorum_index(membership().voters, [this](NodeId voter) {
         if (voter == config_.id) return log_.durable_index();
         const auto it = progress_.find(voter);
         return it == progress_.end() ? Index(0) : it->second.match();
     });
+    if (config_.bug == RaftConfig::Bug::commit_without_quorum) reached = log_.durable_index();
     if (reached <= commit_ || log_.term_at(reached) != term_) return;
     set_commit(reached);
     broadcast_heartbeat();  // tell followers at once

@@ -114,6 +114,18 @@ struct RaftConfig {
     std::int64_t promote_lag_entries_max = 0;
     bool pre_vote = true;
     bool check_quorum = true;
+    // False for a member that lost its disk: it may have voted in terms it
+    // no longer knows of, so it never votes or campaigns again (its durable
+    // acknowledgements still count).
+    bool may_vote = true;
+    // Deliberate bugs for the simulator's canaries; never set elsewhere.
+    enum class Bug : std::uint8_t {
+        none,
+        vote_twice,             // grant a vote whatever this member voted in the term
+        commit_without_quorum,  // the leader commits what it holds durably itself
+        truncate_below_commit,  // cut a conflicting suffix even at or below the commit
+    };
+    Bug bug = Bug::none;
 };
 
 }  // namespace samsa::raft
