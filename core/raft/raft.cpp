@@ -231,6 +231,10 @@ void Raft::on_log_start_advanced(Index new_start) {
     check_invariants();
 }
 
+bool Raft::has_ready() const noexcept {
+    return !ready_.empty() || hard_state() != emitted_;
+}
+
 Ready Raft::take_ready() {
     const HardState now = hard_state();
     if (now != emitted_) {

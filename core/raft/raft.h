@@ -122,6 +122,8 @@ public:
     void on_log_start_advanced(Index new_start);
 
     Ready take_ready();
+    // Whether take_ready() would return something (cheaper than taking it).
+    [[nodiscard]] bool has_ready() const noexcept;
 
     [[nodiscard]] NodeId id() const noexcept { return config_.id; }
     [[nodiscard]] Role role() const noexcept { return role_; }

@@ -293,9 +293,11 @@ void RaftNode::on_tick(Instant now, io::Outbox& out) {
     }
     next_tick_ = now + params_.tick;
     out.push(io::SetTimer{kTickTimer, params_.tick});
+    const bool persist_commit = ++ticks_ % params_.commit_persist_ticks == 0;
     for (auto& group : groups_) {
         if (!group->raft) continue;
         touch(*group);
+        if (persist_commit) group->persist_commit = true;
         group->raft->tick();
         drain(*group, out);
     }

@@ -75,6 +75,9 @@ struct RaftNodeParams {
     // Entries of the durable log kept as digests for checkers (the simulator).
     bool keep_digests = false;
     Duration retry_backoff = Duration::milliseconds(20);
+    // A hard state that changes only the commit index is written at most once
+    // per this many ticks (term and vote changes are written at once).
+    std::uint32_t commit_persist_ticks = 10;
     HostBug bug = HostBug::none;
 };
 
@@ -213,6 +216,7 @@ private:
     std::uint64_t malformed_batches_ = 0;
     std::vector<std::string> names_;
     Instant next_tick_;
+    std::uint64_t ticks_ = 0;
     bool retry_armed_ = false;
     std::vector<std::unique_ptr<Group>> groups_;
     std::map<std::uint64_t, std::uint32_t> state_tokens_;  // token -> group (state files)

@@ -210,11 +210,7 @@ void RaftNode::maybe_run(Group& group, io::Outbox& out) {
 
 void RaftNode::drain(Group& group, io::Outbox& out) {
     do {
-        while (true) {
-            raft::Ready ready = group.raft->take_ready();
-            if (ready.empty()) break;
-            apply_ready(group, std::move(ready), out);
-        }
+        while (group.raft->has_ready()) apply_ready(group, group.raft->take_ready(), out);
         group.commit_seen = std::max(group.commit_seen, group.raft->commit());
         pump(group, out);
         write_state(group, out);
@@ -383,6 +379,12 @@ void RaftNode::on_follower_read(Group& group, const log::ReadResult& result) {
 void RaftNode::write_state(Group& group, io::Outbox& out) {
     if (group.state_writing || !group.state_next || group.backoff) return;
     if (group.state_step != Group::StateStep::ready) return;
+    // A new commit index alone need not be durable at once (a restarted
+    // member learns it again): it rides along every commit_persist_ticks.
+    const bool commit_only = group.state_next->term == group.durable_state.term &&
+                             group.state_next->vote == group.durable_state.vote;
+    if (commit_only && !group.persist_commit) return;
+    group.persist_commit = false;
     group.state_writing = std::exchange(group.state_next, std::nullopt);
     const std::uint64_t sequence = group.state_sequence + 1;
     const FileId file(group.id.value() + 1);

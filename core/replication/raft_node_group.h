@@ -63,6 +63,7 @@ struct RaftNode::Group {
     std::optional<raft::HardState> state_writing;
     std::optional<raft::HardState> state_next;
     int state_ops_left = 0;
+    bool persist_commit = false;  // set every commit_persist_ticks
     bool state_failed = false;
 
     // Log writes waiting, in order: a truncation or an entry to append.

@@ -17,12 +17,12 @@
 // - canary-raft-truncate-below-commit: a follower rewrites entries it already
 //   holds, committed ones included (8).
 #include <algorithm>
-#include <memory>
 
 #include "core/replication/raft_node.h"
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
 #include "sim/scenarios/raft_checkers.h"
+#include "sim/scenarios/raft_cluster.h"
 #include "sim/scenarios/raft_workload.h"
 #include "sim/world.h"
 
@@ -94,16 +94,7 @@ ScenarioReport run_raft_scenario(const ScenarioOptions& requested, const char* n
     world.set_recorder(options.recorder);
     Prng shape = world.fork_prng();
     const Shape drawn = draw_shape(shape, options.nodes, canary);
-    auto starts = std::make_shared<std::vector<int>>(options.nodes + 1, 0);
-    for (int n = 1; n <= options.nodes; ++n) {
-        world.set_factory(NodeId(n), factory_of<replication::RaftNode>(
-                                         [params = drawn.node, starts](NodeId self, Prng prng) {
-                                             auto mine = params;
-                                             mine.self = self;
-                                             mine.first_boot = (*starts)[self.value()]++ == 0;
-                                             return replication::RaftNode(mine, prng);
-                                         }));
-    }
+    install_raft_nodes(world, drawn.node);
     RaftCheckers checkers(world, options.nodes, drawn.node.groups, limits_of(drawn));
     world.add_observer(checkers);
     RaftWorkload workload(
