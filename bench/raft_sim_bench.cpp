@@ -93,19 +93,20 @@ int speed(Args args) {
     std::uint64_t idle_committed = 0;
     const double idle = run_speed(args, 0, idle_events, idle_committed);
     const double loaded = run_speed(args, args.rate, events, committed);
-    std::printf("3 nodes x %u groups, tick %lld ms: idle %.0fx real time (%llu events), "
-                "%.0f proposals/s committed: %.0fx real time (%llu events)\n",
-                args.groups, static_cast<long long>(args.tick_ms), idle,
-                static_cast<unsigned long long>(idle_events),
-                static_cast<double>(committed) / static_cast<double>(args.seconds), loaded,
-                static_cast<unsigned long long>(events));
-    std::printf("{\"mode\":\"speed\",\"groups\":%u,\"tick_ms\":%lld,\"seconds\":%lld,"
-                "\"idle_x_real_time\":%.1f,\"loaded_x_real_time\":%.1f,"
-                "\"proposals_per_s\":%.1f,\"events\":%llu}\n",
-                args.groups, static_cast<long long>(args.tick_ms),
-                static_cast<long long>(args.seconds), idle, loaded,
-                static_cast<double>(committed) / static_cast<double>(args.seconds),
-                static_cast<unsigned long long>(events));
+    std::printf(
+        "3 nodes x %u groups, tick %lld ms: idle %.0fx real time (%llu events), "
+        "%.0f proposals/s committed: %.0fx real time (%llu events)\n",
+        args.groups, static_cast<long long>(args.tick_ms), idle,
+        static_cast<unsigned long long>(idle_events),
+        static_cast<double>(committed) / static_cast<double>(args.seconds), loaded,
+        static_cast<unsigned long long>(events));
+    std::printf(
+        "{\"mode\":\"speed\",\"groups\":%u,\"tick_ms\":%lld,\"seconds\":%lld,"
+        "\"idle_x_real_time\":%.1f,\"loaded_x_real_time\":%.1f,"
+        "\"proposals_per_s\":%.1f,\"events\":%llu}\n",
+        args.groups, static_cast<long long>(args.tick_ms), static_cast<long long>(args.seconds),
+        idle, loaded, static_cast<double>(committed) / static_cast<double>(args.seconds),
+        static_cast<unsigned long long>(events));
     return 0;
 }
 
@@ -162,20 +163,23 @@ int election(Args args) {
                          static_cast<double>(timeout.count_ns()));
     }
     std::sort(ratios.begin(), ratios.end());
-    const auto within = std::count_if(ratios.begin(), ratios.end(), [](double r) { return r <= 2.0; });
+    const auto within =
+        std::count_if(ratios.begin(), ratios.end(), [](double r) { return r <= 2.0; });
     auto pct = [&](double p) {
         if (ratios.empty()) return 0.0;
         return ratios[std::min(ratios.size() - 1, static_cast<std::size_t>(p * ratios.size()))];
     };
     const double share = static_cast<double>(within) / static_cast<double>(args.seeds);
-    std::printf("%d seeds, %u groups, election timeout %lld ms: new leaders within 2 timeouts in "
-                "%.1f%% of seeds; p50 %.2f, p99 %.2f, max %.2f timeouts; %d never\n",
-                args.seeds, args.groups, static_cast<long long>(timeout.count_ns() / 1000000),
-                100.0 * share, pct(0.5), pct(0.99), ratios.empty() ? 0.0 : ratios.back(), failed);
-    std::printf("{\"mode\":\"election\",\"seeds\":%d,\"groups\":%u,\"within_2_timeouts\":%.4f,"
-                "\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"never\":%d}\n",
-                args.seeds, args.groups, share, pct(0.5), pct(0.99),
-                ratios.empty() ? 0.0 : ratios.back(), failed);
+    std::printf(
+        "%d seeds, %u groups, election timeout %lld ms: new leaders within 2 timeouts in "
+        "%.1f%% of seeds; p50 %.2f, p99 %.2f, max %.2f timeouts; %d never\n",
+        args.seeds, args.groups, static_cast<long long>(timeout.count_ns() / 1000000),
+        100.0 * share, pct(0.5), pct(0.99), ratios.empty() ? 0.0 : ratios.back(), failed);
+    std::printf(
+        "{\"mode\":\"election\",\"seeds\":%d,\"groups\":%u,\"within_2_timeouts\":%.4f,"
+        "\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"never\":%d}\n",
+        args.seeds, args.groups, share, pct(0.5), pct(0.99), ratios.empty() ? 0.0 : ratios.back(),
+        failed);
     return 0;
 }
 
@@ -185,19 +189,25 @@ int election(Args args) {
 int main(int argc, char** argv) {
     samsa::sim::Args args;
     if (argc < 2) {
-        std::fprintf(stderr, "usage: samsa-raft-sim-bench speed|election [--groups N] "
-                             "[--seconds S] [--rate R] [--tick-ms T] [--seeds N]\n");
+        std::fprintf(stderr,
+                     "usage: samsa-raft-sim-bench speed|election [--groups N] "
+                     "[--seconds S] [--rate R] [--tick-ms T] [--seeds N]\n");
         return 2;
     }
     args.mode = argv[1];
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const long long value = std::atoll(argv[i + 1]);
-        if (flag == "--groups") args.groups = static_cast<std::uint32_t>(value);
-        else if (flag == "--seconds") args.seconds = value;
-        else if (flag == "--rate") args.rate = static_cast<int>(value);
-        else if (flag == "--tick-ms") args.tick_ms = value;
-        else if (flag == "--seeds") args.seeds = static_cast<int>(value);
+        if (flag == "--groups")
+            args.groups = static_cast<std::uint32_t>(value);
+        else if (flag == "--seconds")
+            args.seconds = value;
+        else if (flag == "--rate")
+            args.rate = static_cast<int>(value);
+        else if (flag == "--tick-ms")
+            args.tick_ms = value;
+        else if (flag == "--seeds")
+            args.seeds = static_cast<int>(value);
         else {
             std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
             return 2;

@@ -198,7 +198,9 @@ void Raft::set_commit(Index commit) {
 }
 
 void Raft::on_log_durable(Index up_to, Term term) {
-    if (!log_.mark_durable(up_to, term)) return;
+    const bool reset_done = reset_pending_ && up_to >= *reset_pending_ && log_.matches(up_to, term);
+    if (reset_done) reset_pending_.reset();
+    if (!log_.mark_durable(up_to, term) && !reset_done) return;
     if (role_ == Role::leader) {
         maybe_commit();
     } else {

@@ -226,6 +226,9 @@ private:
     Index leader_match_;
     Index leader_commit_;
 
+    // A LogReset handed to the host and not yet reported durable (its base).
+    std::optional<Index> reset_pending_;
+
     Ready ready_;
     std::vector<Message> held_;
     HardState emitted_;  // the last hard state handed to the host

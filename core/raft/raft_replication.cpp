@@ -71,7 +71,10 @@ void Raft::reject_append(NodeId leader, Index prev_index, Term prev_term) {
 void Raft::acknowledge(NodeId leader) {
     AppendResponse response;
     response.success = true;
-    response.match_index = std::min(leader_match_, log_.durable_index());
+    // Until the host reports the log reset durable, its disk holds the old
+    // log, which may differ at or below the new base: nothing matches yet.
+    response.match_index =
+        reset_pending_ ? Index(0) : std::min(leader_match_, log_.durable_index());
     response.last_index = leader_match_;
     send(leader, response);
 }
@@ -110,6 +113,7 @@ void Raft::handle_install(const Message& message, const InstallLogStart& install
         base_membership_ = install.membership;
         configs_.clear();
         ready_.reset = LogReset{install.base_index, install.base_term, install.membership};
+        reset_pending_ = install.base_index;
         ready_.entries.clear();
         ready_.truncate_from.reset();
         // Everything up to the leader's log start is committed.

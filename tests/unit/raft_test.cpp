@@ -565,6 +565,48 @@ TEST(RaftReplication, AFollowerBehindTheLogStartStartsOverThere) {
     EXPECT_EQ(cluster.raft(lagging).log().base_index(), Index(7));
 }
 
+// The property test found this: a follower acknowledged the new base as
+// matching before its log reset was durable; a crash brought back its old,
+// different entries, which the leader's next heartbeat then committed.
+TEST(RaftReplication, ALogResetIsAcknowledgedOnlyOnceDurable) {
+    RaftConfig config;
+    config.id = NodeId(2);
+    config.voters = {NodeId(1), NodeId(2), NodeId(3)};
+    // Its durable log: four entries of term 1, which the new leader's log
+    // does not have (its base 4 is of term 2).
+    Restored restored;
+    restored.hard_state.term = Term(1);
+    restored.base_membership = {config.voters, {}};
+    for (int i = 1; i <= 4; ++i) {
+        restored.entries.push_back(Entry{Term(1), Index(i), EntryKind::normal, {}});
+    }
+    Raft follower(config, Prng(3), restored);
+    (void)follower.take_ready();
+    follower.step(Message{NodeId(1), NodeId(2), Term(2),
+                          InstallLogStart{Index(4), Term(2), {config.voters, {}}, Index(5)}});
+    Ready ready = follower.take_ready();
+    ASSERT_TRUE(ready.reset.has_value());
+    ASSERT_TRUE(ready.hard_state.has_value());
+    follower.on_hard_state_durable(*ready.hard_state);
+    std::vector<Message> sent = std::move(ready.messages);
+    for (Message& m : follower.take_ready().messages) sent.push_back(std::move(m));
+    ASSERT_FALSE(sent.empty());
+    for (const Message& m : sent) {
+        const auto* response = std::get_if<AppendResponse>(&m.body);
+        ASSERT_NE(response, nullptr);
+        EXPECT_TRUE(response->success);
+        EXPECT_EQ(response->match_index, Index(0)) << "acknowledged before the reset was durable";
+    }
+    follower.on_log_durable(Index(4), Term(2));  // the host made the reset durable
+    bool acknowledged = false;
+    for (const Message& m : follower.take_ready().messages) {
+        if (const auto* response = std::get_if<AppendResponse>(&m.body)) {
+            acknowledged |= response->success && response->match_index == Index(4);
+        }
+    }
+    EXPECT_TRUE(acknowledged);
+}
+
 TEST(RaftTransfer, ToACaughtUpFollower) {
     Cluster cluster(3);
     const int leader = *cluster.elect();
