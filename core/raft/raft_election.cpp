@@ -214,6 +214,14 @@ void Raft::handle_vote_request(const Message& message, const VoteRequest& reques
     }
     if (request.pre_vote) {
         send_with_term(message.from, message.term, VoteResponse{true, true});
+        if (role_ == Role::pre_candidate && message.from < config_.id &&
+            message.term == next_term(term_)) {
+            // Two members asking at once would both win their pre-votes and
+            // then split the real vote; the higher id steps back (a pre-vote
+            // changes nothing durable, so this is always safe).
+            become_follower(term_, std::nullopt);
+            reset_election_timer();
+        }
         return;
     }
     SAMSA_ASSERT(message.term == term_);

@@ -214,6 +214,27 @@ TEST(RaftElection, CheckQuorumMakesAnIsolatedLeaderStepDown) {
     EXPECT_NE(*next, leader);
 }
 
+TEST(RaftElection, OfTwoSimultaneousPreCandidatesTheHigherIdStepsBack) {
+    Cluster cluster(3);
+    const int leader = *cluster.elect();
+    const Term term = cluster.raft(leader).term();
+    cluster.crash(leader);
+    std::vector<int> others;
+    for (int id = 1; id <= 3; ++id) {
+        if (id != leader) others.push_back(id);
+    }
+    // Both time out before either hears from the other.
+    tick_until_campaign(cluster, others[0]);
+    tick_until_campaign(cluster, others[1]);
+    cluster.settle();
+    // Without the step back both would win their pre-votes, split the vote
+    // in the next term and need another election timeout.
+    const auto elected = cluster.leader();
+    ASSERT_TRUE(elected.has_value());
+    EXPECT_EQ(*elected, std::min(others[0], others[1]));
+    EXPECT_EQ(cluster.raft(*elected).term(), next_term(term));
+}
+
 TEST(RaftElection, FiveMembersElectWithTwoDown) {
     Cluster cluster(5);
     cluster.crash(1);
