@@ -137,9 +137,10 @@ void Raft::handle_append_response(const Message& message, const AppendResponse& 
         const Index appended = std::min(response.last_index, log_.last_index());
         const Index match_before = progress.match();
         if (progress.acknowledged(std::min(response.match_index, appended), appended)) {
-            maybe_commit();
+            const Index commit_before = commit_;
+            maybe_commit();  // a new commit index goes to every follower at once
             // It may now commit what it could not know matched before.
-            if (role_ == Role::leader && commit_ > match_before) {
+            if (role_ == Role::leader && commit_ == commit_before && commit_ > match_before) {
                 send(message.from, Heartbeat{std::min(commit_, progress.match())});
             }
         }
