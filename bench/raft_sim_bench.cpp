@@ -36,6 +36,7 @@ struct Args {
     int rate = 100;
     std::int64_t tick_ms = 10;
     int seeds = 200;
+    bool direct_io = true;
 };
 
 replication::RaftNodeParams node_params(const Args& args) {
@@ -45,6 +46,7 @@ replication::RaftNodeParams node_params(const Args& args) {
     params.tick = Duration::milliseconds(args.tick_ms);
     params.raft.election_timeout_ticks = 10;
     params.keep_digests = true;
+    params.log.direct_io = args.direct_io;
     return params;
 }
 
@@ -198,17 +200,19 @@ int main(int argc, char** argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const long long value = std::atoll(argv[i + 1]);
-        if (flag == "--groups")
+        if (flag == "--groups") {
             args.groups = static_cast<std::uint32_t>(value);
-        else if (flag == "--seconds")
+        } else if (flag == "--seconds") {
             args.seconds = value;
-        else if (flag == "--rate")
+        } else if (flag == "--rate") {
             args.rate = static_cast<int>(value);
-        else if (flag == "--tick-ms")
+        } else if (flag == "--tick-ms") {
             args.tick_ms = value;
-        else if (flag == "--seeds")
+        } else if (flag == "--seeds") {
             args.seeds = static_cast<int>(value);
-        else {
+        } else if (flag == "--direct-io") {
+            args.direct_io = value != 0;
+        } else {
             std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
             return 2;
         }
