@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     bool no_determinism = false;
     sweep_app->add_flag("--no-determinism", no_determinism, "Skip the determinism check");
+    bool no_coverage = false;
+    sweep_app->add_flag("--no-fault-coverage", no_coverage,
+                        "Do not require every fault kind to fire across the sweep");
     sweep_app->add_option("--expect-failure", sweep.expect_failure,
                           "Canaries: pass only if some seed fails and every failure names TEXT");
 
@@ -100,5 +103,6 @@ int main(int argc, char** argv) {
     }
     sweep.duration = duration_of(sweep_duration);
     sweep.check_determinism = !no_determinism;
+    sweep.require_fault_coverage = !no_coverage;
     return samsa::sim::run_sweep_command(sweep, std::cout);
 }
