@@ -22,6 +22,7 @@
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
 #include "sim/scenarios/group_clients.h"
+#include "sim/scenarios/phases.h"
 #include "sim/world.h"
 
 namespace samsa::sim {
@@ -91,15 +92,8 @@ ScenarioReport run_group_scenario(const ScenarioOptions& requested, const char* 
     NemesisParams nemesis_params;
     nemesis_params.down_max = 1;
     Nemesis nemesis(world, world.fork_prng(), nemesis_params);
-    world.start();
-    workload.start();
-    nemesis.start(Instant::zero() + options.duration);
-    world.run_until(Instant::zero() + options.duration);
-
-    // Liveness: no new faults, no churn, everything back up.
-    world.plan().clear();
-    nemesis.heal();
-    workload.settle();
+    run_safety_then_heal(world, nemesis, workload, options.duration);
+    // Liveness: no new faults, no churn, everything back up and connected.
     const Duration bound =
         Duration::milliseconds(3 * params.session_timeout_ms) + Duration::seconds(1);
     world.run_until(world.now() + bound - Duration::milliseconds(200));

@@ -21,6 +21,7 @@
 #include "core/replication/raft_node.h"
 #include "sim/nemesis.h"
 #include "sim/scenario.h"
+#include "sim/scenarios/phases.h"
 #include "sim/scenarios/raft_checkers.h"
 #include "sim/scenarios/raft_cluster.h"
 #include "sim/scenarios/raft_workload.h"
@@ -104,15 +105,8 @@ ScenarioReport run_raft_scenario(const ScenarioOptions& requested, const char* n
     NemesisParams nemesis_params;
     nemesis_params.wiped_nodes_max = (options.nodes - 1) / 2;
     Nemesis nemesis(world, world.fork_prng(), nemesis_params);
-    world.start();
-    workload.start();
-    nemesis.start(Instant::zero() + options.duration);
-    world.run_until(Instant::zero() + options.duration);
-
-    // Liveness: no new faults, everything back up and connected.
-    world.plan().clear();
-    nemesis.heal();
-    workload.settle();
+    run_safety_then_heal(world, nemesis, workload, options.duration);
+    // Liveness: no new faults, no churn, everything back up and connected.
     const Duration bound = Duration::seconds(10);
     world.run_until(world.now() + bound);
     if (!world.stopped()) checkers.check_liveness(bound.to_string());
