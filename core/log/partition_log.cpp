@@ -102,7 +102,7 @@ std::uint32_t PartitionLog::component_of(IoToken token) noexcept {
 }
 
 bool PartitionLog::owns(IoToken token) const noexcept {
-    return (token.value() >> kComponentShift) == component_;
+    return component_of(token) == component_;
 }
 
 std::string PartitionLog::segment_name(const std::string& prefix, Offset base) {

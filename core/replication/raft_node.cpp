@@ -25,35 +25,17 @@ constexpr std::size_t kBatchMessagesMax = 4096;  // split larger batches
 io::Bytes encode_marker(NodeId self, bool voting) {
     std::string body =
         "samsa-raft-node " + std::to_string(self.value()) + (voting ? " voting" : " non-voting");
-    const auto sum =
-        hash_bytes(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
-    body += " " + std::to_string(sum) + "\n";
+    body += " " + std::to_string(hash_string(body)) + "\n";
     return io::Bytes(body.begin(), body.end());
 }
 
-struct Marker {
-    NodeId node;
-    bool voting = false;
-};
-
-std::optional<Marker> decode_marker(const io::Bytes& data) {
-    const std::string text(data.begin(), data.end());
-    const auto last_space = text.rfind(' ');
-    if (text.empty() || text.back() != '\n' || last_space == std::string::npos) return std::nullopt;
-    const std::string body = text.substr(0, last_space);
-    const auto sum =
-        hash_bytes(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
-    if (text.substr(last_space + 1) != std::to_string(sum) + "\n") return std::nullopt;
-    const std::string prefix = "samsa-raft-node ";
-    if (body.rfind(prefix, 0) != 0) return std::nullopt;
-    const auto space = body.find(' ', prefix.size());
-    if (space == std::string::npos) return std::nullopt;
-    Marker marker;
-    marker.node = NodeId(std::stoi(body.substr(prefix.size(), space - prefix.size())));
-    const std::string vote = body.substr(space + 1);
-    if (vote != "voting" && vote != "non-voting") return std::nullopt;
-    marker.voting = vote == "voting";
-    return marker;
+// Whether `data` is this node's marker, and if so whether it may vote; nullopt
+// for anything else (torn, flipped by the read, or another node's).
+std::optional<bool> read_marker(NodeId self, const io::Bytes& data) {
+    for (const bool voting : {true, false}) {
+        if (data == encode_marker(self, voting)) return voting;
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -247,18 +229,18 @@ void RaftNode::on_marker_io(const io::IoCompleted& done, io::Outbox& out) {
         out.push(io::Read{awaiting_, kMarkerFile, 0, *marker_size_});
         return;
     }
-    const auto marker = decode_marker(done.data);
-    if (!marker && ++marker_rereads_ < kMarkerRereads) {  // reads can flip bits
+    const auto voting = read_marker(params_.self, done.data);
+    if (!voting && ++marker_rereads_ < kMarkerRereads) {  // reads can flip bits
         awaiting_ = next_token();
         out.push(io::Read{awaiting_, kMarkerFile, 0, *marker_size_});
         return;
     }
     out.push(io::Close{kMarkerFile});
-    if (!marker || marker->node != params_.self) {
+    if (!voting) {
         phase_ = Phase::refused;  // torn beyond repair, or another node's directory
         return;
     }
-    may_vote_ = marker->voting;
+    may_vote_ = *voting;
     start_groups(out);
 }
 

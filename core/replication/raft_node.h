@@ -182,6 +182,8 @@ private:
 
     // raft_node_group.cpp: one group's recovery, Ready and storage.
     void start_group(Group& group, io::Outbox& out);
+    // A token for an operation on the group's hard-state file.
+    IoToken state_token(const Group& group);
     void start_group_state(Group& group, io::Outbox& out);
     void on_state_io(Group& group, const io::IoCompleted& done, io::Outbox& out);
     void on_state_read(Group& group, const io::IoCompleted& done, io::Outbox& out);

@@ -66,6 +66,12 @@ std::optional<StateSlots::Slot> StateSlots::decode(std::span<const std::uint8_t>
 
 // ---- Recovery -------------------------------------------------------------
 
+IoToken RaftNode::state_token(const Group& group) {
+    const IoToken token = next_token();
+    state_tokens_[token.value()] = group.id.value();
+    return token;
+}
+
 void RaftNode::start_group(Group& group, io::Outbox& out) {
     group.log.start(names_, out);
     start_group_state(group, out);
@@ -80,8 +86,7 @@ void RaftNode::on_state_io(Group& group, const io::IoCompleted& done, io::Outbox
                 start_group_state(group, out);
                 return;
             }
-            const IoToken next = next_token();
-            state_tokens_[next.value()] = group.id.value();
+            const IoToken next = state_token(group);
             if (done.size == 0) {  // new (or never written): make its name durable
                 group.state_step = Group::StateStep::syncing;
                 out.push(io::SyncDir{next});
@@ -93,8 +98,7 @@ void RaftNode::on_state_io(Group& group, const io::IoCompleted& done, io::Outbox
         }
         case Group::StateStep::syncing:
             if (done.status != io::IoStatus::ok) {
-                const IoToken again = next_token();
-                state_tokens_[again.value()] = group.id.value();
+                const IoToken again = state_token(group);
                 out.push(io::SyncDir{again});
                 return;
             }
@@ -108,8 +112,7 @@ void RaftNode::on_state_io(Group& group, const io::IoCompleted& done, io::Outbox
 
 void RaftNode::start_group_state(Group& group, io::Outbox& out) {
     group.state_step = Group::StateStep::opening;
-    const IoToken open = next_token();
-    state_tokens_[open.value()] = group.id.value();
+    const IoToken open = state_token(group);
     out.push(io::Open{open, FileId(group.id.value() + 1), state_name(group.id), true});
 }
 
@@ -125,8 +128,7 @@ void RaftNode::on_state_read(Group& group, const io::IoCompleted& done, io::Outb
         if (slot && (!best || slot->sequence > best->sequence)) best = slot;
     }
     if (suspect && ++group.state_rereads < kStateRereads) {
-        const IoToken again = next_token();
-        state_tokens_[again.value()] = group.id.value();
+        const IoToken again = state_token(group);
         out.push(io::Read{again, FileId(group.id.value() + 1), 0, StateSlots::file_bytes});
         return;
     }
@@ -388,10 +390,8 @@ void RaftNode::write_state(Group& group, io::Outbox& out) {
     group.state_writing = std::exchange(group.state_next, std::nullopt);
     const std::uint64_t sequence = group.state_sequence + 1;
     const FileId file(group.id.value() + 1);
-    const IoToken write = next_token();
-    const IoToken sync = next_token();
-    state_tokens_[write.value()] = group.id.value();
-    state_tokens_[sync.value()] = group.id.value();
+    const IoToken write = state_token(group);
+    const IoToken sync = state_token(group);
     out.push(io::Write{write, file, (sequence % 2) * StateSlots::slot_stride,
                        StateSlots::encode(sequence, *group.state_writing)});
     out.push(io::Fsync{sync, file});

@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -35,7 +34,6 @@ ResourceType = ConfigResource.Type  # confluent-kafka 1.7.0 has no top-level Res
 SAMSA = None
 NODE_CACHE = None
 HERE = os.path.dirname(os.path.abspath(__file__))
-KAFKAJS = "kafkajs@2.2.4"
 NODE_ID = 7
 TIMEOUT = 10
 
@@ -347,7 +345,7 @@ class ClientsTest(unittest.TestCase):
         """kafkajs in the cache folder (installed on first use); its node_modules for NODE_PATH.
         Not reaching the npm registry is a failure, not a skip."""
         try:
-            return samsa_testing.install_npm_package(NODE_CACHE, KAFKAJS)
+            return samsa_testing.install_npm_package(NODE_CACHE, samsa_testing.KAFKAJS)
         except RuntimeError as error:
             self.fail("kafkajs is needed and could not be installed: %s" % error)
 
@@ -432,9 +430,5 @@ class ClientsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     SAMSA = os.path.abspath(sys.argv.pop(1))
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        NODE_CACHE = os.path.abspath(sys.argv.pop(1))
-    else:
-        NODE_CACHE = os.environ.get("SAMSA_NODE_CACHE") or os.path.join(
-            tempfile.gettempdir(), "samsa-node-cache")
+    NODE_CACHE = samsa_testing.node_cache_from_argv(sys.argv)
     unittest.main(verbosity=2)

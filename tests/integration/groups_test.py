@@ -25,7 +25,6 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -41,7 +40,6 @@ import kafka.errors
 SAMSA = None
 NODE_CACHE = None
 HERE = os.path.dirname(os.path.abspath(__file__))
-KAFKAJS = "kafkajs@2.2.4"
 
 # Kafka error codes
 NONE = 0
@@ -588,7 +586,7 @@ class GroupsTest(unittest.TestCase):
 
     def test_kafkajs_consumer_group_commits(self):
         try:
-            modules = samsa_testing.install_npm_package(NODE_CACHE, KAFKAJS)
+            modules = samsa_testing.install_npm_package(NODE_CACHE, samsa_testing.KAFKAJS)
         except RuntimeError as e:
             self.fail(str(e))
         topic, group, partitions = "js", "js-group", 3
@@ -838,9 +836,5 @@ class GroupsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     SAMSA = os.path.abspath(sys.argv.pop(1))
-    if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
-        NODE_CACHE = os.path.abspath(sys.argv.pop(1))
-    else:
-        NODE_CACHE = os.environ.get("SAMSA_NODE_CACHE") or os.path.join(
-            tempfile.gettempdir(), "samsa-node-cache")
+    NODE_CACHE = samsa_testing.node_cache_from_argv(sys.argv)
     unittest.main(verbosity=2)

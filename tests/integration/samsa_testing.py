@@ -3,6 +3,8 @@
 
 Imported by the test scripts in this folder (Python puts a script's own folder on sys.path).
 """
+import json
+import os
 import shutil
 import signal
 import socket
@@ -100,13 +102,24 @@ class Broker:
         return code
 
 
+# The kafkajs release the tests install with npm.
+KAFKAJS = "kafkajs@2.2.4"
+
+
+def node_cache_from_argv(argv):
+    """Where npm packages are installed: the optional argument after the samsa
+    binary (removed from argv), else $SAMSA_NODE_CACHE, else a temp folder."""
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        return os.path.abspath(argv.pop(1))
+    return os.environ.get("SAMSA_NODE_CACHE") or os.path.join(
+        tempfile.gettempdir(), "samsa-node-cache")
+
+
 def install_npm_package(cache_dir, spec, timeout=180):
     """Makes the npm package `spec` ("name@version") importable from `cache_dir`, running
     `npm install` into it only when that exact version is not there yet. Returns the
     node_modules folder (for NODE_PATH). Raises RuntimeError when node or npm is missing or the
     install fails: a test needing the package should fail on that, not be skipped."""
-    import json
-    import os
     name, _, version = spec.rpartition("@")
     for tool in ("node", "npm"):
         if shutil.which(tool) is None:
