@@ -41,6 +41,7 @@
 #include "core/log/batch_builder.h"
 #include "core/log/log_types.h"
 #include "core/log/partition_log.h"
+#include "runtime/allocator.h"
 #include "runtime/driver.h"
 
 namespace samsa::bench {
@@ -71,6 +72,7 @@ struct Options {
     std::uint64_t segment_bytes = 0;  // 0: LogConfig's default
     int direct = -1;                  // -1: LogConfig's default; else 0/1
     int preallocate = -1;
+    std::int64_t flush_bytes_min = -1;  // -1: LogConfig's default
 };
 
 struct Stats {
@@ -206,7 +208,11 @@ void LoadHost::issue_appends(Clock::time_point now, io::Outbox& out) {
             arm_timer(out);
             break;
         }
-        auto result = log_.append(io::Bytes(batch), 0, out);
+        // A fresh copy, as a batch arriving from the network would be.
+        io::Bytes copy;
+        copy.reserve(batch.size());
+        io::append(copy, batch);
+        auto result = log_.append(std::move(copy), 0, out);
         if (!result.ok()) {
             if (result.error() != log::LogError::backpressure) ++stats_->errors;
             break;
@@ -309,6 +315,8 @@ int run(const Options& o) {
     if (o.segment_bytes > 0) config.segment_bytes_max = o.segment_bytes;
     if (o.direct >= 0) config.direct_io = o.direct != 0;
     if (o.preallocate >= 0) config.preallocate = o.preallocate != 0;
+    if (o.flush_bytes_min >= 0)
+        config.flush_bytes_min = static_cast<std::uint64_t>(o.flush_bytes_min);
     auto pool = build_pool(o, 16);
     auto stats = std::make_shared<Stats>();
     std::filesystem::remove_all(o.dir);
@@ -359,7 +367,7 @@ int usage() {
                  "usage: samsa-log-load nofsync|groupcommit|tailread DIR [--seconds S] "
                  "[--bytes N] [--inflight N] [--batch-bytes N] [--record-bytes N] "
                  "[--rate-mbps X] [--fill-bytes N] [--window-bytes N] [--segment-bytes N]\n"
-                 "       [--direct 0|1] [--preallocate 0|1]\n"
+                 "       [--direct 0|1] [--preallocate 0|1] [--flush-bytes-min N]\n"
                  "       samsa-log-load recover DIR --prepare-bytes N   (fill, then crash)\n"
                  "       samsa-log-load recover DIR [--expect-end OFFSET]  (time recovery)\n");
     return 2;
@@ -397,6 +405,8 @@ bool parse(int argc, char** argv, Options& o) {
             o.direct = std::atoi(value);
         else if (flag == "--preallocate")
             o.preallocate = std::atoi(value);
+        else if (flag == "--flush-bytes-min")
+            o.flush_bytes_min = std::strtoll(value, nullptr, 10);
         else if (flag == "--segment-bytes")
             o.segment_bytes = std::strtoull(value, nullptr, 10);
         else if (flag == "--expect-end")
@@ -414,6 +424,7 @@ bool parse(int argc, char** argv, Options& o) {
 }  // namespace samsa::bench
 
 int main(int argc, char** argv) {
+    samsa::runtime::tune_allocator();  // as the broker does
     samsa::bench::Options options;
     if (!samsa::bench::parse(argc, argv, options)) return samsa::bench::usage();
     if (options.mode == "recover") {

@@ -106,6 +106,10 @@ const BrokerSetting kSettings[] = {
      .help = "The largest record batch a producer may send",
      .min = kKiB,
      .max = 64 * kMiB},
+    {.key = "log_cache_bytes",
+     .field = &File::log_cache_bytes,
+     .help = "Memory for recent batches, all partitions together (readers near the end use it)",
+     .max = kInt64Max},
 };
 
 const BrokerSetting* find_setting(std::string_view key) {
@@ -387,6 +391,8 @@ void apply(const BrokerFileConfig& from, BrokerCommand& into) {
     if (from.message_max_bytes) {
         config.log.batch_bytes_max = narrow<std::uint32_t>(*from.message_max_bytes);
     }
+    if (from.log_cache_bytes)
+        config.cache_bytes_max = static_cast<std::uint64_t>(*from.log_cache_bytes);
 }
 
 }  // namespace
@@ -476,6 +482,7 @@ BrokerFileConfig broker_settings_of(const BrokerCommand& command) {
         unlimited(static_cast<std::int64_t>(config.log.retention_bytes_max));
     settings.log_retention_ms = unlimited(config.log.retention_ms);
     settings.message_max_bytes = static_cast<std::int64_t>(config.log.batch_bytes_max);
+    settings.log_cache_bytes = static_cast<std::int64_t>(config.cache_bytes_max);
     return settings;
 }
 

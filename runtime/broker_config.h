@@ -46,6 +46,7 @@ struct BrokerFileConfig {
     std::optional<std::int64_t> log_retention_bytes;  // -1: unlimited
     std::optional<std::int64_t> log_retention_ms;     // -1: unlimited
     std::optional<std::int64_t> message_max_bytes;
+    std::optional<std::int64_t> log_cache_bytes;
 
     bool operator==(const BrokerFileConfig&) const = default;
 };

@@ -345,10 +345,14 @@ void KafkaListener::flush(const ConnectionPtr& connection) {
     }
     SAMSA_ASSERT(c.gathered.size() <= 2 * replies_per_write_max);
     c.writing = true;
-    asio::async_write(c.socket, c.gathered,
-                      [this, connection](const boost::system::error_code& error, std::size_t) {
-                          on_written(connection, error);
-                      });
+    asio::async_write(
+        c.socket, c.gathered,
+        [](const boost::system::error_code& error, std::size_t) -> std::size_t {
+            return error ? 0 : bytes_per_send_max;
+        },
+        [this, connection](const boost::system::error_code& error, std::size_t) {
+            on_written(connection, error);
+        });
 }
 
 void KafkaListener::on_written(const ConnectionPtr& connection,

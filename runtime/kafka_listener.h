@@ -65,6 +65,10 @@ public:
     static constexpr std::size_t size_prefix_bytes = 4;
     // Replies gathered into one write.
     static constexpr std::size_t replies_per_write_max = 64;
+    // Bytes one send system call may take. Asio's default (transfer_all)
+    // stops each call at 64 KiB, so a 1 MiB Fetch answer took 16 trips
+    // through the event loop.
+    static constexpr std::size_t bytes_per_send_max = std::size_t{4} << 20;
     // How long to wait before accepting again after accept failed (EMFILE...).
     static constexpr std::chrono::milliseconds accept_retry_delay{100};
 

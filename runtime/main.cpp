@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "runtime/allocator.h"
 #include "runtime/broker_command.h"
 #include "runtime/client_commands.h"
 #include "sim/cli.h"
@@ -41,6 +42,7 @@ std::string scenario_list() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    samsa::runtime::tune_allocator();
     CLI::App app{"samsa: a Kafka-compatible distributed commit log"};
     app.require_subcommand(1);
 

@@ -224,14 +224,30 @@ void UringDisk::enqueue(OperationId id, Operation& operation) {
     operation.queues = queues_of(operation.effect);
     SAMSA_ASSERT(!operation.queues.empty());
     for (const QueueKey key : operation.queues) queues_[key].push_back(id);
-    if (at_head_of_every_queue(id, operation)) runnable_.push_back(id);
+    schedule_if_ready(id, operation);
 }
 
-bool UringDisk::at_head_of_every_queue(OperationId id, const Operation& operation) const {
+bool UringDisk::may_start(OperationId id, const Operation& operation) const {
+    const auto* write = std::get_if<io::Write>(&operation.effect);
+    const bool passes_fsync = write != nullptr && write->may_pass_fsync;
     return std::all_of(operation.queues.begin(), operation.queues.end(), [&](QueueKey key) {
         const auto queue = queues_.find(key);
-        return queue != queues_.end() && queue->second.front() == id;
+        SAMSA_ASSERT(queue != queues_.end());
+        if (!passes_fsync) return queue->second.front() == id;
+        for (const OperationId ahead : queue->second) {
+            if (ahead == id) return true;
+            if (!passes_fsync || !std::holds_alternative<io::Fsync>(operations_.at(ahead).effect)) {
+                return false;
+            }
+        }
+        SAMSA_UNREACHABLE("operation missing from its queue");
     });
+}
+
+void UringDisk::schedule_if_ready(OperationId id, Operation& operation) {
+    if (operation.scheduled || !may_start(id, operation)) return;
+    operation.scheduled = true;
+    runnable_.push_back(id);
 }
 
 // Starts operations in the order they became runnable. Synchronous ones finish
@@ -551,18 +567,31 @@ void UringDisk::finish(OperationId id) {
     const auto found = operations_.find(id);
     SAMSA_ASSERT(found != operations_.end());
     buffers_.give(std::move(found->second.aligned));
-    for (const QueueKey key : found->second.queues) {
+    const std::vector<QueueKey> keys = std::move(found->second.queues);
+    operations_.erase(found);
+    for (const QueueKey key : keys) {
         const auto queue = queues_.find(key);
-        SAMSA_ASSERT(queue != queues_.end() && queue->second.front() == id);
-        queue->second.pop_front();
+        SAMSA_ASSERT(queue != queues_.end());
+        // Usually the head; a may_pass_fsync Write may finish behind Fsyncs.
+        const auto position = std::find(queue->second.begin(), queue->second.end(), id);
+        SAMSA_ASSERT(position != queue->second.end());
+        queue->second.erase(position);
         if (queue->second.empty()) {
             queues_.erase(queue);
             continue;
         }
-        const OperationId next = queue->second.front();
-        if (at_head_of_every_queue(next, operations_.at(next))) runnable_.push_back(next);
+        // What may start now: the head, and Writes that only Fsyncs hold up.
+        // Queues are short (a machine keeps a few operations per file).
+        for (const OperationId next : queue->second) {
+            Operation& waiting = operations_.at(next);
+            schedule_if_ready(next, waiting);
+            const auto* write = std::get_if<io::Write>(&waiting.effect);
+            if (!std::holds_alternative<io::Fsync>(waiting.effect) &&
+                (write == nullptr || !write->may_pass_fsync)) {
+                break;  // nothing behind it can start before it finishes
+            }
+        }
     }
-    operations_.erase(found);
 }
 
 int UringDisk::descriptor(FileId file) const {

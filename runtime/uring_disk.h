@@ -12,6 +12,8 @@
 // short result). So each FileId has a FIFO queue and only its head is in the
 // kernel; the next operation is submitted when the head has completed. Files
 // are independent of one another, so many files still keep the device busy.
+// The one exception is a Write marked may_pass_fsync: it may start as soon as
+// only Fsyncs are ahead of it in its queue, so it runs while they do.
 // The namespace (Open, Remove, List, SyncDir) has one more queue of its own;
 // an Open waits in both its file's queue and the namespace queue, so it sees
 // the effect of every Remove issued before it - the simulator does the same.
@@ -93,6 +95,7 @@ private:
         AlignedBuffer aligned;           // direct files: the transfer's memory
         std::uint64_t aligned_skip = 0;  // direct reads: bytes before the asked offset
         bool buffered_fallback = false;  // Open: O_DIRECT refused, opened without it
+        bool scheduled = false;          // in runnable_ or started
     };
     struct OpenFile {
         int fd = -1;
@@ -100,7 +103,10 @@ private:
     };
 
     void enqueue(OperationId id, Operation& operation);
-    bool at_head_of_every_queue(OperationId id, const Operation& operation) const;
+    // Whether nothing ahead of `id` in its queues holds it back: it is at the
+    // head, or it is a may_pass_fsync Write with only Fsyncs ahead.
+    bool may_start(OperationId id, const Operation& operation) const;
+    void schedule_if_ready(OperationId id, Operation& operation);
     void run_runnable();
     void start(OperationId id, Operation& operation);
     void start_open(OperationId id, Operation& operation, const io::Open& open);
@@ -146,7 +152,7 @@ private:
     OperationId next_id_ = 1;
     std::unordered_map<OperationId, Operation> operations_;
     std::unordered_map<QueueKey, std::deque<OperationId>> queues_;
-    std::deque<OperationId> runnable_;  // at the head of all their queues, not started
+    std::deque<OperationId> runnable_;                   // may start (may_start), not started yet
     std::unordered_map<std::uint32_t, OpenFile> files_;  // by open FileId
     AlignedBufferPool buffers_;
     std::vector<io::IoCompleted> ready_;  // completions for the next reap()

@@ -345,18 +345,21 @@ void World::schedule_timer(Node& node, const io::SetTimer& set) {
 void World::schedule_io(Node& node, io::Effect operation) {
     const Duration latency = node.disk->latency(operation);
     const std::uint64_t queue = file_queue(operation);
+    const auto* write = std::get_if<io::Write>(&operation);
+    const bool passes_fsync = write != nullptr && write->may_pass_fsync;
+    const bool is_fsync = std::holds_alternative<io::Fsync>(operation);
     Instant done = now_ + latency;
-    if (auto tail = node.io_tails.find(queue); tail != node.io_tails.end()) {
-        done = std::max(done, tail->second);
+    Node::IoTail& tail = node.io_tails[queue];
+    done = std::max(done, passes_fsync ? tail.data : tail.all);
+    if (std::holds_alternative<io::Open>(operation)) {
+        Node::IoTail& names = node.io_tails[kNamespaceQueue];
+        done = std::max(done, names.all);
+        names.all = names.data = done;
     }
-    const bool is_open = std::holds_alternative<io::Open>(operation);
-    if (is_open) {
-        if (auto tail = node.io_tails.find(kNamespaceQueue); tail != node.io_tails.end()) {
-            done = std::max(done, tail->second);
-        }
-        node.io_tails[kNamespaceQueue] = done;
-    }
-    node.io_tails[queue] = done;
+    // A Write that passes Fsyncs may finish before them; what follows still
+    // waits for both.
+    tail.all = std::max(tail.all, done);
+    if (!is_fsync) tail.data = done;
     queue_.push(done, IoEvent{node.id, node.incarnation, std::move(operation)});
 }
 

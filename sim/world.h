@@ -182,7 +182,14 @@ private:
         std::int64_t clock_offset_ns = 0;
         std::int64_t drift_ppm = 0;
         std::unordered_map<std::uint64_t, std::uint64_t> timer_generations;  // lookups only
-        std::unordered_map<std::uint64_t, Instant> io_tails;  // per-file FIFO; lookups only
+        // Per queue (file, namespace): when its last operation completes, and
+        // its last one other than an Fsync (what a may_pass_fsync Write waits
+        // for). Lookups only.
+        struct IoTail {
+            Instant all;
+            Instant data;
+        };
+        std::unordered_map<std::uint64_t, IoTail> io_tails;
         std::vector<io::Event> deferred;
         std::function<void()> crash_after_write;  // armed by crash_after_next_write()
     };

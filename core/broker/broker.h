@@ -38,6 +38,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,8 +78,15 @@ struct BrokerConfig {
     std::int16_t default_replication_factor = 1;  // with replication_factor = -1 (one broker: 1)
     // Metadata (v4+ when the client allows it) and Produce create unknown topics.
     bool auto_create_topics = true;
-    log::LogConfig log;                  // every partition's (file_prefix is set per partition)
-    std::size_t partitions_max = 10000;  // on this broker, all topics together
+    // Every partition's (file_prefix is set per partition).
+    log::LogConfig log = topic_log_default();
+    // Memory for recent batches, shared by the batch caches of all partitions
+    // (log::CacheBudget): consumers and followers near the end of a log read
+    // from it rather than from disk. A partition may use all of it; the
+    // oldest batches broker-wide go first. A log's own cache_bytes_max still
+    // caps its share (none for topics by default, 1 MiB for group records).
+    std::uint64_t cache_bytes_max = 1ULL << 30;
+    std::size_t partitions_max = 10000;                  // on this broker, all topics together
     std::size_t requests_waiting_max = 1024;             // requests held while the broker starts
     group::GroupLimits groups;                           // the coordinator; groups.partitions of
     log::LogConfig offsets_log = offsets_log_default();  // __consumer_offsets, with this config
@@ -86,6 +94,11 @@ struct BrokerConfig {
     // rewritten, the older segments deleted - once this much was appended.
     std::uint64_t offsets_compact_bytes = 16ULL << 20;
 
+    static log::LogConfig topic_log_default() {
+        log::LogConfig config;
+        config.cache_bytes_max = std::numeric_limits<std::uint64_t>::max();  // the budget's
+        return config;
+    }
     static log::LogConfig offsets_log_default() {
         log::LogConfig config;
         config.segment_bytes_max = 8ULL << 20;  // small records; no need to reserve 64 MiB
@@ -105,7 +118,9 @@ struct BrokerStats {
 
 class Broker {
 public:
-    explicit Broker(BrokerConfig config) : config_(std::move(config)) {
+    explicit Broker(BrokerConfig config)
+        : config_(std::move(config)),
+          cache_budget_(std::make_unique<log::CacheBudget>(config_.cache_bytes_max)) {
         coordinator_ = group::Coordinator(config_.groups);
     }
     Broker(Broker&&) noexcept = default;
@@ -120,6 +135,8 @@ public:
     [[nodiscard]] bool ready() const;
     // Topics and their partition count (for tests and tools).
     [[nodiscard]] std::map<std::string, std::size_t> topics() const;
+    // Bytes of recent batches the partitions' caches hold, all together.
+    [[nodiscard]] std::uint64_t cached_bytes() const noexcept { return cache_budget_->bytes(); }
 
 private:
     struct Partition {
@@ -315,6 +332,9 @@ private:
 
     BrokerConfig config_;
     BrokerStats stats_;
+    // Shared by every partition's cache; on the heap so the broker can move,
+    // and declared before the partitions so it outlives them.
+    std::unique_ptr<log::CacheBudget> cache_budget_;
     std::map<std::string, Topic> topics_;
     std::vector<PendingData> data_;
     std::uint64_t timer_counter_ = 0;

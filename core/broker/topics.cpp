@@ -72,7 +72,8 @@ Broker::Topic& Broker::add_topic(const std::string& name, std::size_t partitions
         log::LogConfig config = config_.log;
         config.file_prefix = name + "-" + std::to_string(topic.partitions.size()) + "-";
         SAMSA_ASSERT(next_component_ < (1U << 20));
-        auto partition = std::make_unique<log::PartitionLog>(config, next_component_++);
+        auto partition =
+            std::make_unique<log::PartitionLog>(config, next_component_++, cache_budget_.get());
         partition->start(names, out);
         Partition& added = topic.partitions.emplace_back();
         added.log = std::move(partition);

@@ -1,21 +1,75 @@
 #include "core/log/batch_cache.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/base/assert.h"
 
 namespace samsa::log {
 
+CacheBudget::~CacheBudget() {
+    SAMSA_ASSERT_MSG(oldest_.empty() && bytes_ == 0, "a CacheBudget outlived by its caches");
+}
+
+void CacheBudget::evict() {
+    while (bytes_ > bytes_max_) {
+        SAMSA_ASSERT(!oldest_.empty());
+        oldest_.begin()->second->pop_front();
+    }
+}
+
+BatchCache::BatchCache(const BatchCache& other)
+    : bytes_max_(other.bytes_max_),
+      budget_(nullptr),
+      bytes_(other.bytes_),
+      entries_(other.entries_) {
+    SAMSA_ASSERT_MSG(other.budget_ == nullptr, "a BatchCache with a budget cannot be copied");
+}
+
+BatchCache::BatchCache(BatchCache&& other) noexcept
+    : bytes_max_(other.bytes_max_),
+      budget_(nullptr),
+      bytes_(other.bytes_),
+      entries_(std::move(other.entries_)) {
+    SAMSA_ASSERT_MSG(other.budget_ == nullptr, "a BatchCache with a budget cannot move");
+    other.entries_.clear();
+    other.bytes_ = 0;
+}
+
+BatchCache& BatchCache::operator=(const BatchCache& other) {
+    SAMSA_ASSERT_MSG(budget_ == nullptr && other.budget_ == nullptr,
+                     "a BatchCache with a budget cannot be copied");
+    bytes_max_ = other.bytes_max_;
+    bytes_ = other.bytes_;
+    entries_ = other.entries_;
+    return *this;
+}
+
+BatchCache& BatchCache::operator=(BatchCache&& other) noexcept {
+    SAMSA_ASSERT_MSG(budget_ == nullptr && other.budget_ == nullptr,
+                     "a BatchCache with a budget cannot move");
+    bytes_max_ = other.bytes_max_;
+    bytes_ = other.bytes_;
+    entries_ = std::move(other.entries_);
+    other.entries_.clear();
+    other.bytes_ = 0;
+    return *this;
+}
+
 void BatchCache::add(Offset base, Offset last, io::Bytes batch) {
     SAMSA_ASSERT(base <= last);
     if (!entries_.empty() && entries_.back().last.next() != base) clear();
-    if (batch.size() > bytes_max_) return;  // would evict everything, itself included
-    bytes_ += batch.size();
-    entries_.push_back(Entry{base, last, std::move(batch)});
-    while (bytes_ > bytes_max_) {
-        bytes_ -= entries_.front().bytes.size();
-        entries_.pop_front();
-    }
+    const std::uint64_t size = batch.size();
+    // Such a batch would evict everything, itself included.
+    if (size > bytes_max_ || (budget_ != nullptr && size > budget_->bytes_max_)) return;
+    forget_oldest();
+    bytes_ += size;
+    const std::uint64_t age = budget_ != nullptr ? ++budget_->added_ : 0;
+    entries_.push_back(Entry{base, last, std::move(batch), age});
+    note_oldest();
+    if (budget_ != nullptr) budget_->bytes_ += size;
+    while (bytes_ > bytes_max_) pop_front();
+    if (budget_ != nullptr) budget_->evict();
 }
 
 std::optional<io::Bytes> BatchCache::read(Offset from, std::uint32_t max_bytes, Offset end) const {
@@ -27,29 +81,60 @@ std::optional<io::Bytes> BatchCache::read(Offset from, std::uint32_t max_bytes, 
                          [](const Entry& entry, Offset offset) { return entry.last < offset; });
     SAMSA_ASSERT(at != entries_.end() && at->base <= from);
     if (at->base >= end) return std::nullopt;
-    io::Bytes out;
     // Like a read from disk: batches until max_bytes is reached or passed.
-    for (; at != entries_.end() && at->base < end && out.size() < max_bytes; ++at) {
-        out.insert(out.end(), at->bytes.begin(), at->bytes.end());
+    auto stop = at;
+    std::uint64_t size = 0;
+    for (; stop != entries_.end() && stop->base < end && size < max_bytes; ++stop) {
+        size += stop->bytes.size();
     }
+    io::Bytes out;
+    out.reserve(size);
+    for (; at != stop; ++at) io::append(out, at->bytes);
     return out;
 }
 
 void BatchCache::truncate(Offset offset) {
-    while (!entries_.empty() && entries_.back().last >= offset) {
-        bytes_ -= entries_.back().bytes.size();
-        entries_.pop_back();
-    }
+    while (!entries_.empty() && entries_.back().last >= offset) pop_back();
 }
 
 void BatchCache::clear() {
-    entries_.clear();
-    bytes_ = 0;
+    while (!entries_.empty()) pop_back();
 }
 
 std::optional<Offset> BatchCache::first() const {
     if (entries_.empty()) return std::nullopt;
     return entries_.front().base;
+}
+
+void BatchCache::pop_front() {
+    drop(entries_.begin());
+}
+
+void BatchCache::pop_back() {
+    drop(std::prev(entries_.end()));
+}
+
+void BatchCache::drop(std::deque<Entry>::iterator entry) {
+    SAMSA_ASSERT(!entries_.empty());
+    SAMSA_ASSERT(entry == entries_.begin() || entry == std::prev(entries_.end()));
+    forget_oldest();
+    const std::uint64_t size = entry->bytes.size();
+    bytes_ -= size;
+    if (budget_ != nullptr) budget_->bytes_ -= size;
+    entries_.erase(entry);
+    note_oldest();
+}
+
+void BatchCache::forget_oldest() {
+    if (budget_ == nullptr || entries_.empty()) return;
+    const auto erased = budget_->oldest_.erase({entries_.front().age, this});
+    SAMSA_ASSERT(erased == 1);
+}
+
+void BatchCache::note_oldest() {
+    if (budget_ == nullptr || entries_.empty()) return;
+    const bool inserted = budget_->oldest_.emplace(entries_.front().age, this).second;
+    SAMSA_ASSERT(inserted);
 }
 
 }  // namespace samsa::log

@@ -63,8 +63,10 @@ std::int16_t kafka_error_code(LogError error) noexcept {
     return -1;
 }
 
-PartitionLog::PartitionLog(LogConfig config, std::uint32_t component)
-    : config_(std::move(config)), component_(component), cache_(config_.cache_bytes_max) {
+PartitionLog::PartitionLog(LogConfig config, std::uint32_t component, CacheBudget* cache_budget)
+    : config_(std::move(config)),
+      component_(component),
+      cache_(config_.cache_bytes_max, cache_budget) {
     SAMSA_ASSERT(component_ < (1U << 20));
     SAMSA_ASSERT(config_.segment_bytes_max > 0 && config_.read_bytes_max > 0);
 }
@@ -228,13 +230,17 @@ Result<AppendResult, LogError> PartitionLog::append(io::Bytes batch, std::int32_
 }
 
 // Up to flushes_in_flight_max writes are outstanding, so the next one is
-// prepared while the disk works on the last. A second one goes out only with
-// enough data to be worth a write of its own, and a roll waits until nothing
-// is in flight (so a segment is sealed with everything in it durable).
+// prepared while the disk works on the last. A second one goes out with
+// enough data to be worth a write of its own, or once the last write is done
+// and only its fsync runs: then the write overtakes it (may_pass_fsync) and
+// group commit overlaps one round's write with the last round's fsync. A
+// roll waits until nothing is in flight (so a segment is sealed with
+// everything in it durable).
 void PartitionLog::flush(io::Outbox& out) {
     while (!tail_load_ && !pending_.empty() && state_ == State::ready) {
-        if (!flushes_.empty() && (flushes_.size() >= flushes_in_flight_max || needs_roll() ||
-                                  pending_bytes_ < config_.flush_bytes_min)) {
+        if (!flushes_.empty() &&
+            (flushes_.size() >= flushes_in_flight_max || needs_roll() ||
+             (pending_bytes_ < config_.flush_bytes_min && !flushes_.back().written))) {
             return;
         }
         if (tail_page_missing()) return load_tail_page(out);
@@ -270,7 +276,7 @@ void PartitionLog::issue_flush(io::Outbox& out) {
         if (end > segment.size && end + next.bytes.size() > config_.segment_bytes_max) break;
         note_batch(segment, parse_header(next.bytes).value(), end,
                    partition_leader_epoch_of(next.bytes));
-        data.insert(data.end(), next.bytes.begin(), next.bytes.end());
+        io::append(data, next.bytes);
         end += next.bytes.size();
         pending_bytes_ -= next.bytes.size();
         batch_flush.appends.push_back(std::move(next));
@@ -283,8 +289,11 @@ void PartitionLog::issue_flush(io::Outbox& out) {
         data.resize(io::align_up(data.size()), 0);
     }
     const IoToken write = next_token();
-    out.push(io::Write{write, segment.file, write_at, std::move(data)});
+    // With an fsync per flush, the write may overtake the last flush's fsync:
+    // nothing counts on it being durable before its own fsync completes.
+    out.push(io::Write{write, segment.file, write_at, std::move(data), config_.fsync_before_ack});
     track(batch_flush, write);
+    batch_flush.write = write;
     if (epochs_dirty_) persist_epochs(batch_flush, out);
     if (config_.fsync_before_ack) {
         const IoToken sync = next_token();
@@ -388,6 +397,7 @@ void PartitionLog::on_flush_io(std::uint64_t sequence, const io::IoCompleted& do
                                     [&](const Flush& f) { return f.sequence == sequence; });
     SAMSA_ASSERT(found != flushes_.end() && found->operations_left > 0);
     if (done.status != io::IoStatus::ok && !found->error) found->error = from_io(done.status);
+    if (done.token == found->write && done.status == io::IoStatus::ok) found->written = true;
     --found->operations_left;
     // Flushes complete in order. A failure waits until nothing of any flush
     // is outstanding (a later write must not land after the cut), then fails

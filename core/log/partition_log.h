@@ -49,8 +49,10 @@ class PartitionLog {
 public:
     enum class State : std::uint8_t { recovering, ready, repairing, needs_repair };
 
-    // `component` tags this log's tokens and FileIds: < 2^20.
-    PartitionLog(LogConfig config, std::uint32_t component);
+    // `component` tags this log's tokens and FileIds: < 2^20. With a
+    // `cache_budget`, the log's batch cache shares it with other logs' (see
+    // batch_cache.h); the budget must outlive the log, which then cannot move.
+    PartitionLog(LogConfig config, std::uint32_t component, CacheBudget* cache_budget = nullptr);
 
     // Starts recovery from whatever the directory holds.
     void start(io::Outbox& out);
@@ -169,6 +171,8 @@ private:
         std::uint64_t position;
         io::Bytes tail_before;  // the partial last page before this flush
         bool rolled = false;    // this flush created the segment
+        IoToken write;
+        bool written = false;  // the write completed (its fsync may not have)
         int operations_left = 0;
         std::optional<LogError> error;
     };

@@ -49,6 +49,7 @@ log_segment_ms = 3600000
 log_retention_bytes = 10_000_000
 log_retention_ms = 86400000
 message_max_bytes = 2048
+log_cache_bytes = 268_435_456
 )";
 
 TEST(BrokerConfig, ParsesEveryKey) {
@@ -66,6 +67,7 @@ TEST(BrokerConfig, ParsesEveryKey) {
     EXPECT_EQ(file.log_retention_bytes, 10000000);
     EXPECT_EQ(file.log_retention_ms, 86400000);
     EXPECT_EQ(file.message_max_bytes, 2048);
+    EXPECT_EQ(file.log_cache_bytes, 256 << 20);
 
     const auto command = merge_broker_settings(file, {});
     EXPECT_EQ(command.config.node_id, NodeId(7));
@@ -81,6 +83,7 @@ TEST(BrokerConfig, ParsesEveryKey) {
     EXPECT_EQ(command.config.log.retention_bytes_max, 10000000U);
     EXPECT_EQ(command.config.log.retention_ms, 86400000);
     EXPECT_EQ(command.config.log.batch_bytes_max, 2048U);
+    EXPECT_EQ(command.config.cache_bytes_max, 256U << 20);
     // Settings the file does not cover keep the machine's defaults.
     EXPECT_EQ(command.config.partitions_max, broker::BrokerConfig{}.partitions_max);
     EXPECT_EQ(command.config.log.index_interval_bytes, log::LogConfig{}.index_interval_bytes);
@@ -210,7 +213,7 @@ TEST(BrokerConfig, UnknownKey) {
     EXPECT_EQ(error.rfind("samsa.toml:3: unknown key 'num_partition' (the keys are node_id, ", 0),
               0U)
         << error;
-    EXPECT_NE(error.find("message_max_bytes)"), std::string::npos) << error;
+    EXPECT_NE(error.find("message_max_bytes, log_cache_bytes)"), std::string::npos) << error;
 }
 
 TEST(BrokerConfig, DuplicateKey) {

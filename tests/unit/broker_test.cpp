@@ -190,6 +190,44 @@ TEST(BrokerData, ProduceFetchAndListOffsets) {
     EXPECT_EQ(at(-1).offset, next);
 }
 
+// All partitions share one cache budget: past it the oldest batches go, and
+// fetches of them are served from disk, whole and in order.
+TEST(BrokerData, PartitionsShareOneCacheBudgetAndEvictedBatchesComeFromDisk) {
+    const std::uint64_t batch_bytes = records(0, 3).size();  // all alike in size
+    const std::uint64_t budget = 4 * batch_bytes;
+    SimBroker sim([&](BrokerConfig& config) { config.cache_bytes_max = budget; });
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("a", 1), new_topic("b", 1)};
+    const auto created = sim.ask<kafka::CreateTopicsResponse>(19, 4, create);
+    ASSERT_EQ(created.topics.at(0).error_code, 0);
+    ASSERT_EQ(created.topics.at(1).error_code, 0);
+    for (int i = 0; i < 10; ++i) {
+        for (const char* topic : {"a", "b"}) {
+            const auto answer =
+                sim.ask<kafka::ProduceResponse>(0, 7, produce(topic, 0, records(i, 3)));
+            ASSERT_EQ(answer.responses.at(0).partition_responses.at(0).error_code, 0);
+            EXPECT_LE(sim.broker()->cached_bytes(), budget);
+        }
+    }
+    EXPECT_GE(sim.broker()->cached_bytes(), budget - batch_bytes);  // it is used
+    for (const char* topic : {"a", "b"}) {
+        std::int64_t next = 0;
+        while (next < 30) {
+            const auto fetched = sim.ask<kafka::FetchResponse>(1, 11, fetch(topic, 0, next));
+            const auto& part = fetched.responses.at(0).partitions.at(0);
+            ASSERT_EQ(part.error_code, 0);
+            auto spans = log::split_batches(part.records.value(), SIZE_MAX);
+            ASSERT_TRUE(spans.ok());
+            ASSERT_FALSE(spans.value().empty());
+            for (const auto& span : spans.value()) {
+                EXPECT_EQ(span.header.base_offset, Offset(next));
+                next += 3;
+            }
+        }
+        EXPECT_EQ(next, 30);
+    }
+}
+
 TEST(BrokerData, BadBatchesAndUnknownPartitionsGetKafkaErrors) {
     SimBroker sim;
     kafka::CreateTopicsRequest create;

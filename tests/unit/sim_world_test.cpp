@@ -3,6 +3,7 @@
 // and of the scenarios and fault plans built on it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -516,6 +517,22 @@ TEST(WorldClock, ChangingDriftMidRunKeepsLocalTimeMonotonic) {
 
 // ---- (g) per-file FIFO -------------------------------------------------------------------
 
+// A machine that creates file "f" (FileId 1, made durable), then pushes what
+// `issue` pushes, recording the token of every completion in `completions`.
+Script create_then(std::vector<std::uint64_t>& completions,
+                   std::function<void(io::Outbox&)> issue) {
+    return [&completions, issue = std::move(issue), ready = 0](
+               NodeId, Instant, const io::Event& event, io::Outbox& out) mutable {
+        if (is_start(event)) {
+            out.push(io::Open{IoToken(1), FileId(1), "f", true, false});
+            out.push(io::SyncDir{IoToken(2)});
+        } else if (const auto* done = as_io(event)) {
+            completions.push_back(done->token.value());
+            if ((done->token.value() == 1 || done->token.value() == 2) && ++ready == 2) issue(out);
+        }
+    };
+}
+
 TEST(WorldDisk, WriteThenFsyncIssuedTogetherIsDurable) {
     DiskParams slow_writes;
     slow_writes.latency_min = Duration::microseconds(1);
@@ -523,19 +540,10 @@ TEST(WorldDisk, WriteThenFsyncIssuedTogetherIsDurable) {
     slow_writes.fsync_latency_mean = Duration::microseconds(1);  // fsyncs: fast
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
         std::vector<std::uint64_t> completions;
-        int ready = 0;
-        const Script script = [&](NodeId, Instant, const io::Event& event, io::Outbox& out) {
-            if (is_start(event)) {
-                out.push(io::Open{IoToken(1), FileId(1), "f", true, false});
-                out.push(io::SyncDir{IoToken(2)});
-            } else if (const auto* done = as_io(event)) {
-                completions.push_back(done->token.value());
-                if ((done->token.value() == 1 || done->token.value() == 2) && ++ready == 2) {
-                    out.push(io::Write{IoToken(3), FileId(1), 0, bytes_of("x")});
-                    out.push(io::Fsync{IoToken(4), FileId(1)});
-                }
-            }
-        };
+        const Script script = create_then(completions, [](io::Outbox& out) {
+            out.push(io::Write{IoToken(3), FileId(1), 0, bytes_of("x")});
+            out.push(io::Fsync{IoToken(4), FileId(1)});
+        });
         World world(seed, 1, FaultPlan::none(), WorldParams{{}, slow_writes});
         install(world, NodeId(1), script);
         class CrashAfterFsync final : public Observer {
@@ -557,6 +565,41 @@ TEST(WorldDisk, WriteThenFsyncIssuedTogetherIsDurable) {
         EXPECT_EQ(completions, (std::vector<std::uint64_t>{1, 2, 3, 4})) << "seed " << seed;
         EXPECT_EQ(world.disk(NodeId(1)).contents("f"), bytes_of("x")) << "seed " << seed;
     }
+}
+
+// A may_pass_fsync Write may complete before an earlier Fsync, never before an
+// earlier write; what follows it (an Fsync, a plain Write) waits for both.
+TEST(WorldDisk, AWriteMayPassAnEarlierFsyncButNoEarlierWrite) {
+    DiskParams slow_fsyncs;
+    slow_fsyncs.latency_min = Duration::microseconds(1);
+    slow_fsyncs.latency_mean = Duration::microseconds(10);       // writes: fast
+    slow_fsyncs.fsync_latency_mean = Duration::milliseconds(5);  // fsyncs: slow
+    int passed = 0;
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        std::vector<std::uint64_t> completions;
+        const Script script = create_then(completions, [](io::Outbox& out) {
+            out.push(io::Write{IoToken(3), FileId(1), 0, bytes_of("aaaa")});
+            out.push(io::Fsync{IoToken(4), FileId(1)});
+            out.push(io::Write{IoToken(5), FileId(1), 2, bytes_of("bb"), true});
+            out.push(io::Fsync{IoToken(6), FileId(1)});
+            out.push(io::Write{IoToken(7), FileId(1), 4, bytes_of("c")});
+        });
+        World world(seed, 1, FaultPlan::none(), WorldParams{{}, slow_fsyncs});
+        install(world, NodeId(1), script);
+        world.start();
+        world.run_until(at_ms(1000));
+        ASSERT_EQ(completions.size(), 7U) << "seed " << seed;
+        const auto position = [&](std::uint64_t token) {
+            return std::find(completions.begin(), completions.end(), token) - completions.begin();
+        };
+        EXPECT_LT(position(3), position(5)) << "seed " << seed;  // after the earlier write
+        EXPECT_LT(position(4), position(6)) << "seed " << seed;  // fsyncs in order
+        EXPECT_LT(position(5), position(6)) << "seed " << seed;
+        EXPECT_LT(position(6), position(7)) << "seed " << seed;  // a plain write waits
+        if (position(5) < position(4)) ++passed;
+        EXPECT_EQ(world.disk(NodeId(1)).contents("f"), bytes_of("aabbc")) << "seed " << seed;
+    }
+    EXPECT_GT(passed, 10) << "the write should usually overtake the slow fsync";
 }
 
 // ---- Observers -------------------------------------------------------------------------

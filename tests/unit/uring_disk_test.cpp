@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -136,6 +137,42 @@ TEST(UringDisk, OperationsOnOneFileTakeEffectInIssueOrder) {
     EXPECT_EQ(text_of(done[3].data), "first");
     // Each token completes exactly once.
     EXPECT_TRUE(disk.reap().empty());
+    EXPECT_EQ(disk.operations_pending(), 0U);
+}
+
+// Group commit's pattern: write, fsync, then a write that may pass that
+// fsync, rewriting the end of the first. The passing write still follows the
+// earlier write, and what comes after it (an fsync, a plain write) follows it.
+TEST(UringDisk, AWriteThatMayPassAnFsyncStillFollowsEarlierWrites) {
+    TempDir dir;
+    UringDisk disk(dir.path());
+    ASSERT_EQ(one(disk, open(1, 1, "gc.log")).status, IoStatus::ok);
+    for (std::uint64_t round = 0; round < 200; ++round) {
+        const std::uint64_t base = 10 + round * 10;
+        disk.submit(write(base, 1, 0, std::string(64, 'a')));
+        disk.submit(io::Fsync{IoToken(base + 1), FileId(1)});
+        io::Write passing = write(base + 2, 1, 32, std::string(64, 'b'));
+        passing.may_pass_fsync = true;
+        disk.submit(std::move(passing));
+        disk.submit(io::Fsync{IoToken(base + 3), FileId(1)});
+        disk.submit(write(base + 4, 1, 96, "c"));
+        std::vector<std::uint64_t> order;
+        for (const auto& done : wait_for(disk, 5)) {
+            EXPECT_EQ(done.status, IoStatus::ok);
+            order.push_back(done.token.value() - base);
+        }
+        ASSERT_EQ(order.size(), 5U);
+        const auto at = [&](std::uint64_t k) {
+            return std::find(order.begin(), order.end(), k) - order.begin();
+        };
+        EXPECT_LT(at(0), at(2)) << "round " << round;
+        EXPECT_LT(at(1), at(3)) << "round " << round;
+        EXPECT_LT(at(2), at(3)) << "round " << round;
+        EXPECT_LT(at(3), at(4)) << "round " << round;
+        EXPECT_EQ(file_contents(dir.path() + "/gc.log"),
+                  std::string(32, 'a') + std::string(64, 'b') + "c")
+            << "round " << round;
+    }
     EXPECT_EQ(disk.operations_pending(), 0U);
 }
 
