@@ -8,8 +8,10 @@ namespace samsa::broker {
 
 // Auto-creation (when configured, and for v4+ when the client allows it): an
 // unknown topic named in the request is created with the default partitions
-// and described as LEADER_NOT_AVAILABLE until its logs are ready, so clients
-// ask again, as they do of Kafka.
+// and described as LEADER_NOT_AVAILABLE, with no partitions, until its logs
+// are ready, so clients ask again, as they do of Kafka. (Listing partitions
+// with leaders under that topic error makes librdkafka warn "TOPIC [0] is
+// unknown (partition_cnt 0): ignoring leader (1) update".)
 kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, io::Outbox& out) {
     if (config_.auto_create_topics && request.allow_auto_topic_creation && request.topics) {
         for (const auto& wanted : *request.topics) {
@@ -31,8 +33,13 @@ kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, 
             topic.error_code = legal_topic_name(name) ? kUnknownTopicOrPartition : kInvalidTopic;
             return topic;
         }
-        if (!topic_ready(name)) topic.error_code = kLeaderNotAvailable;
+        topic.is_internal = name == kOffsetsTopic;
+        if (!topic_ready(name)) {
+            topic.error_code = kLeaderNotAvailable;
+            return topic;
+        }
         for (std::size_t i = 0; i < found->second.partitions.size(); ++i) {
+            // Recovered but not serving (a log needing repair from a replica).
             const bool ready =
                 found->second.partitions[i].log->state() == log::PartitionLog::State::ready;
             kafka::MetadataResponse::Topic::Partition partition;
@@ -40,7 +47,6 @@ kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, 
             partition.partition_index = static_cast<std::int32_t>(i);
             partition.leader_id = self;
             partition.leader_epoch = 0;
-            topic.is_internal = name == kOffsetsTopic;
             partition.replica_nodes = {self};
             partition.isr_nodes = {self};
             topic.partitions.push_back(std::move(partition));

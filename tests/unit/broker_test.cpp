@@ -114,6 +114,24 @@ TEST(BrokerTopics, CreatedTopicsAppearInMetadataAndSurviveARestart) {
     EXPECT_EQ(sim.ask<kafka::MetadataResponse>(3, 1, all).topics.size(), 3U);
 }
 
+// As Kafka: a topic auto-created by Metadata is LEADER_NOT_AVAILABLE with no
+// partitions until its logs are ready, then listed in full.
+TEST(BrokerTopics, AnAutoCreatedTopicHasNoPartitionsUntilItIsReady) {
+    SimBroker sim;
+    kafka::MetadataRequest request;
+    request.topics = std::vector<kafka::MetadataRequest::Topic>{{"fresh"}};
+    request.allow_auto_topic_creation = true;
+    const auto first = sim.ask<kafka::MetadataResponse>(3, 8, request);
+    ASSERT_EQ(first.topics.size(), 1U);
+    EXPECT_EQ(first.topics[0].error_code, 5);  // LEADER_NOT_AVAILABLE
+    EXPECT_TRUE(first.topics[0].partitions.empty());
+    const auto second = sim.ask<kafka::MetadataResponse>(3, 8, request);
+    ASSERT_EQ(second.topics.size(), 1U);
+    EXPECT_EQ(second.topics[0].error_code, 0);
+    ASSERT_EQ(second.topics[0].partitions.size(), 3U);
+    for (const auto& partition : second.topics[0].partitions) EXPECT_EQ(partition.error_code, 0);
+}
+
 TEST(BrokerTopics, CreateTopicsValidatesEachTopicAsKafkaDoes) {
     SimBroker sim;
     kafka::CreateTopicsRequest first;
