@@ -236,9 +236,7 @@ bool UringDisk::may_start(OperationId id, const Operation& operation) const {
         if (!passes_fsync) return queue->second.front() == id;
         for (const OperationId ahead : queue->second) {
             if (ahead == id) return true;
-            if (!passes_fsync || !std::holds_alternative<io::Fsync>(operations_.at(ahead).effect)) {
-                return false;
-            }
+            if (!std::holds_alternative<io::Fsync>(operations_.at(ahead).effect)) return false;
         }
         SAMSA_UNREACHABLE("operation missing from its queue");
     });

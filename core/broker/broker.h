@@ -124,7 +124,9 @@ public:
         coordinator_ = group::Coordinator(config_.groups);
     }
     Broker(Broker&&) noexcept = default;
-    Broker& operator=(Broker&&) noexcept = default;
+    // Not assignable: a member-wise move would free the cache budget before
+    // the partitions whose caches use it.
+    Broker& operator=(Broker&&) = delete;
 
     void step(Instant now, const io::Event& event, io::Outbox& out);
 
