@@ -212,9 +212,9 @@ struct Write {
     std::uint64_t offset = 0;
     Bytes data;
     // May take effect before earlier Fsyncs of the file complete (see above).
-    // Only for data whose durability nothing assumes until a later Fsync:
-    // never for a write that replaces what an earlier, still unsynced write
-    // is the only durable copy of.
+    // Not for a write over bytes that are the last durable copy of something
+    // whose new copy one of those Fsyncs is still making durable: a crash
+    // could then keep neither (a file of two slots written in turn, say).
     bool may_pass_fsync = false;
 };
 
