@@ -36,37 +36,17 @@ BatchCache::BatchCache(BatchCache&& other) noexcept
     other.bytes_ = 0;
 }
 
-BatchCache& BatchCache::operator=(const BatchCache& other) {
-    SAMSA_ASSERT_MSG(budget_ == nullptr && other.budget_ == nullptr,
-                     "a BatchCache with a budget cannot be copied");
-    bytes_max_ = other.bytes_max_;
-    bytes_ = other.bytes_;
-    entries_ = other.entries_;
-    return *this;
-}
-
-BatchCache& BatchCache::operator=(BatchCache&& other) noexcept {
-    SAMSA_ASSERT_MSG(budget_ == nullptr && other.budget_ == nullptr,
-                     "a BatchCache with a budget cannot move");
-    bytes_max_ = other.bytes_max_;
-    bytes_ = other.bytes_;
-    entries_ = std::move(other.entries_);
-    other.entries_.clear();
-    other.bytes_ = 0;
-    return *this;
-}
-
 void BatchCache::add(Offset base, Offset last, io::Bytes batch) {
     SAMSA_ASSERT(base <= last);
     if (!entries_.empty() && entries_.back().last.next() != base) clear();
     const std::uint64_t size = batch.size();
     // Such a batch would evict everything, itself included.
     if (size > bytes_max_ || (budget_ != nullptr && size > budget_->bytes_max_)) return;
-    forget_oldest();
+    const bool was_empty = entries_.empty();
     bytes_ += size;
     const std::uint64_t age = budget_ != nullptr ? ++budget_->added_ : 0;
     entries_.push_back(Entry{base, last, std::move(batch), age});
-    note_oldest();
+    if (was_empty) note_oldest();  // else the oldest batch is still the same
     if (budget_ != nullptr) budget_->bytes_ += size;
     while (bytes_ > bytes_max_) pop_front();
     if (budget_ != nullptr) budget_->evict();
@@ -116,13 +96,14 @@ void BatchCache::pop_back() {
 
 void BatchCache::drop(std::deque<Entry>::iterator entry) {
     SAMSA_ASSERT(!entries_.empty());
-    SAMSA_ASSERT(entry == entries_.begin() || entry == std::prev(entries_.end()));
-    forget_oldest();
+    const bool oldest = entry == entries_.begin();
+    SAMSA_ASSERT(oldest || entry == std::prev(entries_.end()));
+    if (oldest) forget_oldest();  // the budget's record changes only with the oldest
     const std::uint64_t size = entry->bytes.size();
     bytes_ -= size;
     if (budget_ != nullptr) budget_->bytes_ -= size;
     entries_.erase(entry);
-    note_oldest();
+    if (oldest) note_oldest();
 }
 
 void BatchCache::forget_oldest() {

@@ -62,8 +62,8 @@ public:
     // address); doing it with one is a bug, caught by an assertion.
     BatchCache(const BatchCache& other);
     BatchCache(BatchCache&& other) noexcept;
-    BatchCache& operator=(const BatchCache& other);
-    BatchCache& operator=(BatchCache&& other) noexcept;
+    BatchCache& operator=(const BatchCache&) = delete;
+    BatchCache& operator=(BatchCache&&) = delete;
 
     // Adds the batch [base, last]. It must follow the newest cached batch;
     // anything else (a gap after a failure or truncation) starts over.
@@ -92,8 +92,8 @@ private:
     void pop_front();
     void pop_back();
     void drop(std::deque<Entry>::iterator entry);  // the first or the last
-    // Keeps the budget's record of this cache's oldest batch up to date
-    // around a change of entries_: call before it and after it.
+    // Keep the budget's record of this cache's oldest batch up to date around
+    // a change of the oldest entry: forget before it, note after it.
     void forget_oldest();
     void note_oldest();
 

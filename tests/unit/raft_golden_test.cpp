@@ -252,6 +252,15 @@ void first_election(Recorder& r) {
 }
 
 // Elects n1 (the first scenario's opening) and commits `payload` at index 2.
+// Runs `scenario` on three members and compares its transcript with the
+// golden file `name` (not when the scenario itself failed).
+void run_golden(void (*scenario)(Recorder&), const std::string& name, const std::string& summary) {
+    Recorder r(3);
+    scenario(r);
+    if (::testing::Test::HasFailure()) return;
+    check_golden(name, summary, r.lines());
+}
+
 void elect_n1_and_commit(Recorder& r, const std::string& payload) {
     r.note("n1 is elected in term 1 and commits " + payload + " at index 2");
     r.tick_until_campaign(1);
@@ -263,13 +272,9 @@ void elect_n1_and_commit(Recorder& r, const std::string& payload) {
 }
 
 TEST(RaftGolden, FirstElectionAndOneCommittedProposal) {
-    Recorder r(3);
-    first_election(r);
-    if (HasFailure()) return;
-    check_golden("election",
-                 "(a) 3 members: n1 wins the first election (pre-vote, vote, noop) and commits "
-                 "one proposal",
-                 r.lines());
+    run_golden(first_election, "election",
+               "(a) 3 members: n1 wins the first election (pre-vote, vote, noop) and commits "
+               "one proposal");
 }
 
 void log_conflict_repair(Recorder& r) {
@@ -312,13 +317,9 @@ void log_conflict_repair(Recorder& r) {
 }
 
 TEST(RaftGolden, LogConflictRepair) {
-    Recorder r(3);
-    log_conflict_repair(r);
-    if (HasFailure()) return;
-    check_golden("log_conflict_repair",
-                 "(b) 3 members: deposed leader n1 rejoins with uncommitted term-1 entries 3..4; "
-                 "leader n3 of term 3 probes, is rejected with a hint, and replaces them",
-                 r.lines());
+    run_golden(log_conflict_repair, "log_conflict_repair",
+               "(b) 3 members: deposed leader n1 rejoins with uncommitted term-1 entries 3..4; "
+               "leader n3 of term 3 probes, is rejected with a hint, and replaces them");
 }
 
 void leadership_transfer(Recorder& r) {
@@ -347,13 +348,9 @@ void leadership_transfer(Recorder& r) {
 }
 
 TEST(RaftGolden, LeadershipTransfer) {
-    Recorder r(3);
-    leadership_transfer(r);
-    if (HasFailure()) return;
-    check_golden("leadership_transfer",
-                 "(c) 3 members: leader n1 catches lagging n2 up, sends it TimeoutNow, and n2 "
-                 "wins term 2 without pre-vote",
-                 r.lines());
+    run_golden(leadership_transfer, "leadership_transfer",
+               "(c) 3 members: leader n1 catches lagging n2 up, sends it TimeoutNow, and n2 "
+               "wins term 2 without pre-vote");
 }
 
 void config_change(Recorder& r) {
@@ -384,13 +381,9 @@ void config_change(Recorder& r) {
 }
 
 TEST(RaftGolden, ConfigChange) {
-    Recorder r(3);
-    config_change(r);
-    if (HasFailure()) return;
-    check_golden("config_change",
-                 "(d) 3 voters + new n4: add n4 as learner, it catches up, promote it, remove "
-                 "voter n3",
-                 r.lines());
+    run_golden(config_change, "config_change",
+               "(d) 3 voters + new n4: add n4 as learner, it catches up, promote it, remove "
+               "voter n3");
 }
 
 }  // namespace
