@@ -88,6 +88,9 @@ void Driver::deliver(io::Event event) {
     for (auto& effect : outbox_.effects()) carry_out(std::move(effect));
     outbox_.clear();
     stepping_ = false;
+    // A step can take a while (copying a large flush, checking batches): what
+    // the disk finished meanwhile unblocks its next operations now.
+    disk_.poll();
     if (done_ && done_()) context_.stop();
 }
 

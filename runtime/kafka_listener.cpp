@@ -20,6 +20,11 @@ namespace samsa::runtime {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Address space reserved for a frame when its size prefix arrives (a larger
+// frame grows past it as its bytes come). Reserved, not touched: a peer that
+// announces a large frame and sends nothing costs no memory.
+constexpr std::size_t frame_reserve_bytes_max = std::size_t{8} << 20;
+
 // A reply whose turn has come, with its size prefix, waiting to be written.
 struct QueuedReply {
     std::array<std::uint8_t, KafkaListener::size_prefix_bytes> prefix{};
@@ -32,13 +37,15 @@ struct KafkaListener::Connection {
           id(client_id),
           read_buffer(std::make_unique<std::uint8_t[]>(read_chunk_bytes)) {}
 
-    // Allocates room for the next `bytes` of the frame (fewer if it ends
-    // sooner), growing geometrically: memory follows the bytes that actually
-    // arrive, not the size a peer announces, and copies stay amortized O(1).
+    // Makes room for the next `bytes` of the frame (fewer if it ends sooner).
+    // Only room about to be filled is touched: memory follows the bytes that
+    // actually arrive, not the size a peer announces. The capacity reserved
+    // up front (start_frame) is address space only, and saves the copies of
+    // growing a large frame step by step.
     void make_frame_room(std::size_t bytes) {
         const std::size_t wanted = std::min(frame_filled + bytes, frame_bytes);
         if (frame.size() >= wanted) return;
-        frame.resize(std::min(std::max(frame.size() * 2, wanted), frame_bytes));
+        frame.resize(wanted);
         SAMSA_ASSERT(frame.size() <= frame_bytes);
     }
     [[nodiscard]] std::size_t unparsed() const noexcept { return read_end - read_begin; }
@@ -232,6 +239,7 @@ bool KafkaListener::start_frame(const ConnectionPtr& connection) {
     c.frame_bytes = static_cast<std::size_t>(size);
     c.frame_filled = 0;
     SAMSA_ASSERT(c.frame.empty());
+    c.frame.reserve(std::min(c.frame_bytes, frame_reserve_bytes_max));
     return true;
 }
 

@@ -434,6 +434,13 @@ void UringDisk::submit_prepared() {
     }
 }
 
+void UringDisk::poll() {
+    drain_completion_queue();
+    run_runnable();
+    submit_prepared();
+    notify_if_ready();
+}
+
 // Terminates: nothing is submitted inside the loop, so only requests already
 // in the kernel (at most in_flight_) can add completions while it runs.
 void UringDisk::drain_completion_queue() {

@@ -75,6 +75,12 @@ public:
     [[nodiscard]] int event_fd() const noexcept { return event_fd_; }
     // Every completion that is ready, in completion order. Never blocks.
     [[nodiscard]] std::vector<io::IoCompleted> reap();
+    // Takes the kernel's completions now and starts what they unblock (the
+    // next write of a file, say) without waiting for the owner to reap: an
+    // event loop calls it between its own handlers, so the device is not
+    // left idle while they run. Completions still reach the owner through
+    // reap(); the eventfd is signalled if any are waiting. Never blocks.
+    void poll();
 
     [[nodiscard]] const std::string& data_dir() const noexcept { return data_dir_; }
     // Operations submitted and not yet completed (queued or in the kernel).

@@ -151,7 +151,7 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
         return close(request.client, out);
     }
     const auto& header = parsed.value().header;
-    const auto& body = parsed.value().body;
+    auto& body = parsed.value().body;  // Produce hands its records on to the log
     if (std::holds_alternative<kafka::ApiVersionsRequest>(body)) {
         return reply(request.client, request.sequence,
                      kafka::encode_response(header.correlation_id, header.api_version,
@@ -188,7 +188,7 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
                         {},
                         {},
                         {}};
-    if (const auto* produce = std::get_if<kafka::ProduceRequest>(&body)) {
+    if (auto* produce = std::get_if<kafka::ProduceRequest>(&body)) {
         return on_produce(std::move(pending), *produce, out);
     }
     if (const auto* fetch = std::get_if<kafka::FetchRequest>(&body)) {

@@ -253,8 +253,9 @@ private:
     };
 
     Partition* find_partition(const std::string& topic, std::int32_t partition);
-    void on_produce(PendingData pending, const kafka::ProduceRequest& request, io::Outbox& out);
-    void append_batches(Partition& found, const io::Bytes& records,
+    // Takes the records out of `request` (the log keeps them).
+    void on_produce(PendingData pending, kafka::ProduceRequest& request, io::Outbox& out);
+    void append_batches(Partition& found, io::Bytes& records,
                         const std::vector<log::BatchSpan>& batches,
                         kafka::ProduceResponse::TopicResponse::PartitionResponse& part,
                         PendingData& pending, std::pair<std::size_t, std::size_t> at,

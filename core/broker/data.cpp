@@ -41,14 +41,13 @@ ProducerWindow::Batch producer_batch(const log::BatchHeader& header) {
 // log refuses later (back-pressure) fails the partition from there on.
 // Batches of idempotent producers go through the partition's de-duplication
 // window first: a retried batch gets its first copy's offset, not a new one.
-void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& request,
-                        io::Outbox& out) {
+void Broker::on_produce(PendingData pending, kafka::ProduceRequest& request, io::Outbox& out) {
     pending.reply = request.acks != 0;
     auto& answer = pending.answer.emplace<kafka::ProduceResponse>();
-    for (const auto& topic : request.topic_data) {
+    for (auto& topic : request.topic_data) {
         auto& topic_answer = answer.responses.emplace_back();
         topic_answer.name = topic.name;
-        for (const auto& data : topic.partition_data) {
+        for (auto& data : topic.partition_data) {
             auto& part = topic_answer.partition_responses.emplace_back();
             part.index = data.index;
             part.base_offset = -1;
@@ -63,8 +62,8 @@ void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& reques
                 part.error_code = kLeaderNotAvailable;
                 continue;
             }
-            const io::Bytes empty;
-            const io::Bytes& records = data.records ? *data.records : empty;
+            io::Bytes empty;
+            io::Bytes& records = data.records ? *data.records : empty;
             auto batches = log::split_batches(records, config_.log.batch_bytes_max);
             if (!batches.ok() || batches.value().empty()) {
                 part.error_code =
@@ -80,7 +79,7 @@ void Broker::on_produce(PendingData pending, const kafka::ProduceRequest& reques
 }
 
 // The batches of one partition of a Produce, in order; the first refused ends it.
-void Broker::append_batches(Partition& found, const io::Bytes& records,
+void Broker::append_batches(Partition& found, io::Bytes& records,
                             const std::vector<log::BatchSpan>& batches,
                             kafka::ProduceResponse::TopicResponse::PartitionResponse& part,
                             PendingData& pending, std::pair<std::size_t, std::size_t> at,
@@ -108,9 +107,13 @@ void Broker::append_batches(Partition& found, const io::Bytes& records,
                 continue;
             }
         }
-        const auto first = records.begin() + static_cast<long>(span.offset);
-        auto appended =
-            partition->append(io::Bytes(first, first + static_cast<long>(span.length)), 0, out);
+        // The usual produce carries one batch per partition: the log takes
+        // the request's buffer itself rather than a copy.
+        const bool whole = batches.size() == 1 && span.offset == 0 && span.length == records.size();
+        auto appended = partition->append(
+            whole ? std::move(records)
+                  : io::copy_of(std::span(records).subspan(span.offset, span.length)),
+            0, out);
         if (!appended.ok()) {
             part.error_code = log::kafka_error_code(appended.error());
             return;

@@ -108,6 +108,15 @@ inline void append(Bytes& out, std::span<const std::uint8_t> bytes) {
     std::memcpy(out.data() + at, bytes.data(), bytes.size());
 }
 
+// A copy of `bytes`, made with memcpy (the range constructor copies element
+// by element, like insert).
+inline Bytes copy_of(std::span<const std::uint8_t> bytes) {
+    Bytes out;
+    out.reserve(bytes.size());
+    append(out, bytes);
+    return out;
+}
+
 // ---- Events: what happened --------------------------------------------------
 
 // The process (re)started. The machine recovers from its disk.

@@ -187,7 +187,7 @@ bool PartitionLog::deliver(const PendingRead& read, const BatchHeader& batch,
         result.time_match = time_match_in(bytes, batch, read.timestamp_ms);
         return result.time_match.has_value();
     }
-    batches.insert(batches.end(), bytes.begin(), bytes.end());
+    io::append(batches, bytes);
     return batches.size() >= read.max_bytes;
 }
 

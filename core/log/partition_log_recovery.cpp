@@ -127,7 +127,7 @@ void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
                           config_.read_bytes_max});
         return;
     }
-    scan_buffer_.insert(scan_buffer_.end(), done.data.begin(), done.data.end());
+    io::append(scan_buffer_, done.data);
     std::uint64_t at = 0;  // within scan_buffer_
     while (true) {
         const std::uint64_t position = scan_start_ + at;

@@ -51,7 +51,7 @@ io::Bytes encode_proposal(RaftGroupId group, std::span<const std::uint8_t> paylo
     io::Bytes out;
     out.reserve(4 + payload.size());
     put_be<std::uint32_t>(out, group.value());
-    out.insert(out.end(), payload.begin(), payload.end());
+    io::append(out, payload);
     return out;
 }
 

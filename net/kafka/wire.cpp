@@ -120,15 +120,13 @@ std::optional<std::string> Reader::read_nullable_string() {
 }
 
 Bytes Reader::read_bytes() {
-    auto part = take(read_length(4, false).value_or(0));
-    return {part.begin(), part.end()};
+    return io::copy_of(take(read_length(4, false).value_or(0)));
 }
 
 std::optional<Bytes> Reader::read_nullable_bytes() {
     auto length = read_length(4, true);
     if (!length.has_value()) return std::nullopt;
-    auto part = take(*length);
-    return Bytes(part.begin(), part.end());
+    return io::copy_of(take(*length));
 }
 
 std::optional<std::int32_t> Reader::read_array_count(bool nullable, std::size_t element_bytes_min) {
@@ -206,7 +204,7 @@ void Writer::write_bytes(std::span<const std::uint8_t> value) {
     SAMSA_ASSERT_MSG(value.size() <= std::numeric_limits<std::int32_t>::max(),
                      "Kafka bytes hold at most 2^31-1 bytes");
     write_int32(static_cast<std::int32_t>(value.size()));
-    output_.insert(output_.end(), value.begin(), value.end());
+    io::append(output_, value);  // record batches: large
 }
 
 void Writer::write_nullable_bytes(const std::optional<Bytes>& value) {

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/io/seam.h"
@@ -174,6 +175,31 @@ TEST(UringDisk, AWriteThatMayPassAnFsyncStillFollowsEarlierWrites) {
             << "round " << round;
     }
     EXPECT_EQ(disk.operations_pending(), 0U);
+}
+
+// poll() is what an event loop calls between its own handlers: it takes the
+// kernel's completions and starts what they unblock, so the second write of a
+// file goes out without anyone reaping. The completions wait for reap(), and
+// the eventfd says so.
+TEST(UringDisk, PollStartsWhatACompletionUnblocksWithoutReaping) {
+    TempDir dir;
+    UringDisk disk(dir.path());
+    ASSERT_EQ(one(disk, open(1, 1, "poll.log")).status, IoStatus::ok);
+    disk.submit(write(2, 1, 0, std::string(64, 'a')));
+    disk.submit(write(3, 1, 32, std::string(64, 'b')));  // waits for the first
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (disk.operations_pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+        disk.poll();
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    ASSERT_EQ(disk.operations_pending(), 0U) << "the second write never started";
+    pollfd ready{disk.event_fd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&ready, 1, 0), 1) << "completions wait, and the eventfd must say so";
+    const auto done = disk.reap();
+    ASSERT_EQ(done.size(), 2U);
+    EXPECT_EQ(done[0].token, IoToken(2));
+    EXPECT_EQ(done[1].token, IoToken(3));
+    EXPECT_EQ(file_contents(dir.path() + "/poll.log"), std::string(32, 'a') + std::string(64, 'b'));
 }
 
 TEST(UringDisk, ReadIsShortOnlyAtEndOfFile) {
