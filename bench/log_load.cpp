@@ -202,6 +202,7 @@ void LoadHost::collect_appends(Clock::time_point now) {
 void LoadHost::issue_appends(Clock::time_point now, io::Outbox& out) {
     const double elapsed = std::chrono::duration<double>(now - stats_->begin).count();
     const double allowed = o_.rate_mbps * 1e6 * elapsed;
+    log_.hold_flushes();  // one write for the appends of this step
     while (outstanding_ < o_.inflight && !out_of_budget(now)) {
         const io::Bytes& batch = pool_->batches[next_batch_ % pool_->batches.size()];
         if (o_.rate_mbps > 0 && static_cast<double>(issued_bytes_ + batch.size()) > allowed) {
@@ -222,6 +223,7 @@ void LoadHost::issue_appends(Clock::time_point now, io::Outbox& out) {
         issued_bytes_ += batch.size();
         sent_.emplace(result.value().id, std::make_pair(Clock::now(), batch.size()));
     }
+    log_.release_flushes(out);
 }
 
 void LoadHost::collect_reads() {

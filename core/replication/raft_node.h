@@ -198,6 +198,7 @@ private:
     void truncate_view(Group& group, raft::Index from, io::Outbox& out);
     void answer_committed(Group& group, raft::Index commit, io::Outbox& out);
     void pump(Group& group, io::Outbox& out);
+    void pump_ops(Group& group, io::Outbox& out);
     void write_state(Group& group, io::Outbox& out);
     void after_log(Group& group, io::Outbox& out);
     void on_appended(Group& group, const log::AppendResult& result, io::Outbox& out);

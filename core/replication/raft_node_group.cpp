@@ -282,6 +282,13 @@ void RaftNode::answer_committed(Group& group, raft::Index commit, io::Outbox& ou
 // ---- Log writes and reads -------------------------------------------------
 
 void RaftNode::pump(Group& group, io::Outbox& out) {
+    // The entries of one pump share the log's next write.
+    group.log.hold_flushes();
+    pump_ops(group, out);
+    group.log.release_flushes(out);
+}
+
+void RaftNode::pump_ops(Group& group, io::Outbox& out) {
     while (!group.ops.empty() && !group.backoff) {
         Group::Op& op = group.ops.front();
         if (op.truncate_from) {

@@ -270,5 +270,80 @@ TEST_F(RaftNodeCluster, ProposalsAtAFollowerNameTheLeader) {
     EXPECT_EQ(answers_[0]->leader, leader);
 }
 
+// Drives one RaftNode by hand through its start-up I/O.
+template <class T>
+const T* last_effect(const io::Outbox& out) {
+    const T* found = nullptr;
+    for (const auto& effect : out.effects()) {
+        if (const auto* e = std::get_if<T>(&effect)) found = e;
+    }
+    return found;
+}
+
+io::IoCompleted completed(IoToken token, io::IoStatus status = io::IoStatus::ok) {
+    io::IoCompleted done;
+    done.token = token;
+    done.status = status;
+    return done;
+}
+
+// A read of the identity marker that fails (EIO) is tried again, like one
+// whose bytes came back flipped: a transient error must not make a node
+// refuse to take part for ever.
+TEST(RaftNodeStartup, AMarkerReadThatFailsOnceIsTriedAgain) {
+    RaftNodeParams params;
+    params.nodes = {NodeId(1), NodeId(2), NodeId(3)};
+    params.self = NodeId(1);
+    params.groups = 1;
+    params.first_boot = true;
+    const Instant now = Instant::zero();
+
+    // First boot: an empty directory, so the node writes its marker.
+    RaftNode first(params, Prng(1));
+    io::Outbox out;
+    first.step(now, io::Start{}, out);
+    const auto* list = last_effect<io::List>(out);
+    ASSERT_NE(list, nullptr);
+    io::Outbox writes;
+    first.step(now, completed(list->token), writes);
+    const auto* marker_open = last_effect<io::Open>(writes);
+    const auto* marker_write = last_effect<io::Write>(writes);
+    ASSERT_NE(marker_open, nullptr);
+    ASSERT_NE(marker_write, nullptr);
+    const std::string marker_name = marker_open->name;
+    const io::Bytes marker = marker_write->data;
+
+    // Restart: the marker is there, its first read fails.
+    params.first_boot = false;
+    RaftNode node(params, Prng(2));
+    out.clear();
+    node.step(now, io::Start{}, out);
+    list = last_effect<io::List>(out);
+    ASSERT_NE(list, nullptr);
+    auto listed = completed(list->token);
+    listed.names = {marker_name};
+    out.clear();
+    node.step(now, listed, out);
+    const auto* open = last_effect<io::Open>(out);
+    ASSERT_NE(open, nullptr);
+    auto opened = completed(open->token);
+    opened.size = marker.size();
+    io::Outbox reads;
+    node.step(now, opened, reads);
+    const auto* read = last_effect<io::Read>(reads);
+    ASSERT_NE(read, nullptr);
+    io::Outbox again;
+    node.step(now, completed(read->token, io::IoStatus::io_error), again);
+    const auto* retry = last_effect<io::Read>(again);
+    ASSERT_NE(retry, nullptr) << "a failed read of the marker must be tried again";
+    auto good = completed(retry->token);
+    good.data = marker;
+    good.size = marker.size();
+    io::Outbox started;
+    node.step(now, good, started);
+    EXPECT_TRUE(node.may_vote()) << "the node read its marker: it takes part and may vote";
+    EXPECT_NE(last_effect<io::Close>(started), nullptr);
+}
+
 }  // namespace
 }  // namespace samsa::replication
