@@ -210,10 +210,7 @@ void LoadHost::issue_appends(Clock::time_point now, io::Outbox& out) {
             break;
         }
         // A fresh copy, as a batch arriving from the network would be.
-        io::Bytes copy;
-        copy.reserve(batch.size());
-        io::append(copy, batch);
-        auto result = log_.append(std::move(copy), 0, out);
+        auto result = log_.append(io::copy_of(batch), 0, out);
         if (!result.ok()) {
             if (result.error() != log::LogError::backpressure) ++stats_->errors;
             break;

@@ -21,6 +21,12 @@ namespace samsa::runtime {
 
 namespace {
 
+// A Write that may start while Fsyncs of its file are ahead of it.
+bool passes_fsyncs(const io::Effect& effect) {
+    const auto* write = std::get_if<io::Write>(&effect);
+    return write != nullptr && write->may_pass_fsync;
+}
+
 template <class... Fs>
 struct Overloaded : Fs... {
     using Fs::operator()...;
@@ -213,9 +219,7 @@ void UringDisk::submit(io::Effect operation) {
 std::vector<io::IoCompleted> UringDisk::reap() {
     notified_ = false;  // the owner has been woken; later completions signal anew
     submit_prepared();  // requests the kernel refused last time (EAGAIN, EBUSY)
-    drain_completion_queue();
-    run_runnable();
-    submit_prepared();
+    advance();
     if (prepared_ > 0) notify_if_ready();  // still refused: be called again
     return std::exchange(ready_, {});
 }
@@ -228,8 +232,7 @@ void UringDisk::enqueue(OperationId id, Operation& operation) {
 }
 
 bool UringDisk::may_start(OperationId id, const Operation& operation) const {
-    const auto* write = std::get_if<io::Write>(&operation.effect);
-    const bool passes_fsync = write != nullptr && write->may_pass_fsync;
+    const bool passes_fsync = passes_fsyncs(operation.effect);
     return std::all_of(operation.queues.begin(), operation.queues.end(), [&](QueueKey key) {
         const auto queue = queues_.find(key);
         SAMSA_ASSERT(queue != queues_.end());
@@ -435,10 +438,14 @@ void UringDisk::submit_prepared() {
 }
 
 void UringDisk::poll() {
+    advance();
+    notify_if_ready();
+}
+
+void UringDisk::advance() {
     drain_completion_queue();
     run_runnable();
     submit_prepared();
-    notify_if_ready();
 }
 
 // Terminates: nothing is submitted inside the loop, so only requests already
@@ -590,9 +597,8 @@ void UringDisk::finish(OperationId id) {
         for (const OperationId next : queue->second) {
             Operation& waiting = operations_.at(next);
             schedule_if_ready(next, waiting);
-            const auto* write = std::get_if<io::Write>(&waiting.effect);
             if (!std::holds_alternative<io::Fsync>(waiting.effect) &&
-                (write == nullptr || !write->may_pass_fsync)) {
+                !passes_fsyncs(waiting.effect)) {
                 break;  // nothing behind it can start before it finishes
             }
         }

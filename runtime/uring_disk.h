@@ -141,6 +141,8 @@ private:
     [[nodiscard]] bool is_direct(FileId file) const;
 
     void submit_prepared();
+    // Takes the completions, starts what they unblock, submits: reap() and poll().
+    void advance();
     void drain_completion_queue();
     void notify_if_ready();
     void wait_for_kernel() noexcept;
