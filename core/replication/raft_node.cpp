@@ -220,12 +220,15 @@ void RaftNode::on_marker_io(const io::IoCompleted& done, io::Outbox& out) {
     }
     if (done.token != awaiting_) return;
     if (done.status != io::IoStatus::ok) {
-        // A read that failed (EIO) may succeed the next time, like one that
-        // came back with flipped bits: try again, as often.
-        if (marker_size_ && done.status == io::IoStatus::io_error &&
-            ++marker_rereads_ < kMarkerRereads) {
+        // An open or read that failed (EIO) may succeed the next time, like a
+        // read that came back with flipped bits: try again, as often.
+        if (done.status == io::IoStatus::io_error && ++marker_rereads_ < kMarkerRereads) {
             awaiting_ = next_token();
-            out.push(io::Read{awaiting_, kMarkerFile, 0, *marker_size_});
+            if (marker_size_) {
+                out.push(io::Read{awaiting_, kMarkerFile, 0, *marker_size_});
+            } else {
+                out.push(io::Open{awaiting_, kMarkerFile, kMarkerName});
+            }
             return;
         }
         phase_ = Phase::refused;  // an identity it cannot read: never take part

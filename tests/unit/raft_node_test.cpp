@@ -345,5 +345,32 @@ TEST(RaftNodeStartup, AMarkerReadThatFailsOnceIsTriedAgain) {
     EXPECT_NE(last_effect<io::Close>(started), nullptr);
 }
 
+TEST(RaftNodeStartup, AMarkerOpenThatFailsOnceIsTriedAgain) {
+    RaftNodeParams params;
+    params.nodes = {NodeId(1), NodeId(2), NodeId(3)};
+    params.self = NodeId(1);
+    params.groups = 1;
+    params.first_boot = false;
+    const Instant now = Instant::zero();
+    RaftNode node(params, Prng(3));
+    io::Outbox out;
+    node.step(now, io::Start{}, out);
+    const auto* list = last_effect<io::List>(out);
+    ASSERT_NE(list, nullptr);
+    auto listed = completed(list->token);
+    listed.names = {"raft-node"};
+    io::Outbox opens;
+    node.step(now, listed, opens);
+    const auto* open = last_effect<io::Open>(opens);
+    ASSERT_NE(open, nullptr);
+    ASSERT_EQ(open->name, "raft-node");
+    io::Outbox again;
+    node.step(now, completed(open->token, io::IoStatus::io_error), again);
+    const auto* retry = last_effect<io::Open>(again);
+    ASSERT_NE(retry, nullptr) << "a failed open of the marker must be tried again";
+    EXPECT_EQ(retry->name, "raft-node");
+    EXPECT_NE(retry->token, open->token);
+}
+
 }  // namespace
 }  // namespace samsa::replication
