@@ -555,7 +555,7 @@ void UringDisk::finish_read(OperationId id, Operation& operation) {
         const std::uint64_t length =
             std::min<std::uint64_t>(operation.done_bytes - operation.aligned_skip, read.length);
         const std::uint8_t* from = operation.aligned.data() + operation.aligned_skip;
-        done.data.assign(from, from + length);
+        done.data = io::copy_of({from, static_cast<std::size_t>(length)});
     }
     done.size = done.data.size();
     complete(id, std::move(done));

@@ -617,7 +617,7 @@ TEST(Describe, RendersOtherEffectsAndEvents) {
               "truncate t5 f6 size=12");
     EXPECT_EQ(io::describe(io::Event{io::Start{}}), "start");
     EXPECT_EQ(io::describe(io::Event{io::TimerFired{TimerId(3)}}), "timer 3");
-    const std::string m = io::describe(io::Event{io::MessageReceived{NodeId(2), io::Bytes(5)}});
+    const std::string m = io::describe(io::Event{io::MessageReceived{NodeId(2), io::Bytes(5, 0)}});
     EXPECT_EQ(m.rfind("message from=2 5B#", 0), 0U) << m;
     EXPECT_STREQ(io::kind_name(io::Effect{io::SyncDir{IoToken(1)}}), "sync_dir");
     EXPECT_STREQ(io::to_string(io::IoStatus::no_space), "no_space");
