@@ -139,6 +139,9 @@ public:
     [[nodiscard]] std::map<std::string, std::size_t> topics() const;
     // Bytes of recent batches the partitions' caches hold, all together.
     [[nodiscard]] std::uint64_t cached_bytes() const noexcept { return cache_budget_->bytes(); }
+    // A partition's log, or nullptr (for tests and tools).
+    [[nodiscard]] const log::PartitionLog* partition_log(const std::string& topic,
+                                                         std::int32_t partition) const;
 
 private:
     struct Partition {

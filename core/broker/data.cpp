@@ -26,6 +26,13 @@ Broker::Partition* Broker::find_partition(const std::string& topic, std::int32_t
     return &found->second.partitions[static_cast<std::size_t>(partition)];
 }
 
+const log::PartitionLog* Broker::partition_log(const std::string& topic,
+                                               std::int32_t partition) const {
+    // find_partition() changes nothing; it is non-const for its callers' sake.
+    const Partition* found = const_cast<Broker*>(this)->find_partition(topic, partition);
+    return found != nullptr ? found->log.get() : nullptr;
+}
+
 namespace {
 
 ProducerWindow::Batch producer_batch(const log::BatchHeader& header) {
@@ -70,9 +77,12 @@ void Broker::on_produce(PendingData pending, kafka::ProduceRequest& request, io:
                     batches.ok() ? kInvalidRecord : log::kafka_error_code(batches.error());
                 continue;
             }
+            // A partition's batches go to the disk in one write, not the first alone.
+            partition->hold_flushes();
             append_batches(
                 *found, records, batches.value(), part, pending,
                 {answer.responses.size() - 1, topic_answer.partition_responses.size() - 1}, out);
+            partition->release_flushes(out);
         }
     }
     data_.push_back(std::move(pending));

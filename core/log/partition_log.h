@@ -103,6 +103,8 @@ public:
     // Everything below is complete (durable, or written in the no-fsync mode).
     [[nodiscard]] Offset readable_end() const noexcept { return readable_end_; }
     [[nodiscard]] std::size_t segment_count() const noexcept { return segments_.size(); }
+    // Flushes (a write, and its fsync when acknowledging needs one) issued so far.
+    [[nodiscard]] std::uint64_t flushes_issued() const noexcept { return flush_counter_; }
     [[nodiscard]] std::uint64_t size_bytes() const noexcept;
 
     static std::string segment_name(const std::string& prefix, Offset base);

@@ -208,6 +208,32 @@ TEST(BrokerData, ProduceFetchAndListOffsets) {
     EXPECT_EQ(at(-1).offset, next);
 }
 
+// Several batches for one partition in one Produce go to the disk together,
+// and each is acknowledged with its own offsets.
+TEST(BrokerData, APartitionsBatchesInOneProduceShareOneFlush) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("t", 1)};
+    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    ASSERT_EQ(sim.ask<kafka::ProduceResponse>(0, 7, produce("t", 0, records(0, 2)))
+                  .responses.at(0)
+                  .partition_responses.at(0)
+                  .error_code,
+              0);
+    const log::PartitionLog* log = sim.broker()->partition_log("t", 0);
+    ASSERT_NE(log, nullptr);
+    const std::uint64_t before = log->flushes_issued();
+    io::Bytes three = records(1, 3);
+    for (int i = 2; i <= 3; ++i) io::append(three, records(i, 3));
+    const auto answer = sim.ask<kafka::ProduceResponse>(0, 7, produce("t", 0, std::move(three)));
+    const auto& part = answer.responses.at(0).partition_responses.at(0);
+    EXPECT_EQ(part.error_code, 0);
+    EXPECT_EQ(part.base_offset, 2);
+    EXPECT_EQ(log->flushes_issued(), before + 1) << "three batches, one write and fsync";
+    EXPECT_EQ(log->log_end(), Offset(11));
+    EXPECT_EQ(log->readable_end(), Offset(11));
+}
+
 // All partitions share one cache budget: past it the oldest batches go, and
 // fetches of them are served from disk, whole and in order.
 TEST(BrokerData, PartitionsShareOneCacheBudgetAndEvictedBatchesComeFromDisk) {
