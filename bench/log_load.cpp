@@ -202,7 +202,6 @@ void LoadHost::collect_appends(Clock::time_point now) {
 void LoadHost::issue_appends(Clock::time_point now, io::Outbox& out) {
     const double elapsed = std::chrono::duration<double>(now - stats_->begin).count();
     const double allowed = o_.rate_mbps * 1e6 * elapsed;
-    log_.hold_flushes();  // one write for the appends of this step
     while (outstanding_ < o_.inflight && !out_of_budget(now)) {
         const io::Bytes& batch = pool_->batches[next_batch_ % pool_->batches.size()];
         if (o_.rate_mbps > 0 && static_cast<double>(issued_bytes_ + batch.size()) > allowed) {
@@ -220,7 +219,6 @@ void LoadHost::issue_appends(Clock::time_point now, io::Outbox& out) {
         issued_bytes_ += batch.size();
         sent_.emplace(result.value().id, std::make_pair(Clock::now(), batch.size()));
     }
-    log_.release_flushes(out);
 }
 
 void LoadHost::collect_reads() {
@@ -267,7 +265,10 @@ void LoadHost::pump(io::Outbox& out) {
         std::chrono::duration<double>(now - stats_->begin).count() >= o_.seconds) {
         phase_ = Phase::drain;
     }
-    if (phase_ == Phase::fill || phase_ == Phase::append) issue_appends(now, out);
+    if (phase_ == Phase::fill || phase_ == Phase::append) {
+        // One write for the appends of this step.
+        log_.append_together(out, [&] { issue_appends(now, out); });
+    }
     // Reads served from the log's cache complete at once, with no I/O to
     // wake this host again: keep going here, a bounded number at a time.
     for (int served = 0; phase_ == Phase::read && served < 64; ++served) {

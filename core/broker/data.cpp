@@ -78,11 +78,12 @@ void Broker::on_produce(PendingData pending, kafka::ProduceRequest& request, io:
                 continue;
             }
             // A partition's batches go to the disk in one write, not the first alone.
-            partition->hold_flushes();
-            append_batches(
-                *found, records, batches.value(), part, pending,
-                {answer.responses.size() - 1, topic_answer.partition_responses.size() - 1}, out);
-            partition->release_flushes(out);
+            partition->append_together(out, [&] {
+                append_batches(
+                    *found, records, batches.value(), part, pending,
+                    {answer.responses.size() - 1, topic_answer.partition_responses.size() - 1},
+                    out);
+            });
         }
     }
     data_.push_back(std::move(pending));

@@ -236,11 +236,6 @@ Result<AppendResult, LogError> PartitionLog::append(io::Bytes batch, std::int32_
 // group commit overlaps one round's write with the last round's fsync. A
 // roll waits until nothing is in flight (so a segment is sealed with
 // everything in it durable).
-void PartitionLog::release_flushes(io::Outbox& out) {
-    flushes_held_ = false;
-    flush(out);
-}
-
 void PartitionLog::flush(io::Outbox& out) {
     if (flushes_held_) return;
     while (!tail_load_ && !pending_.empty() && state_ == State::ready) {

@@ -33,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/base/result.h"
@@ -68,11 +69,17 @@ public:
     // take_completed(). Returns the append's id and base offset, or why not.
     Result<AppendResult, LogError> append(io::Bytes batch, std::int32_t leader_epoch,
                                           io::Outbox& out);
-    // Appends made between the two wait, then go out together: the batches
-    // of one request (or one step) share a write, where otherwise the first
-    // would go out alone whenever the disk is idle. Hold only within a step.
-    void hold_flushes() noexcept { flushes_held_ = true; }
-    void release_flushes(io::Outbox& out);
+    // Runs `appends` (calls of append()) and then flushes: the batches of one
+    // request (or one step) share a write, where otherwise the first would go
+    // out alone whenever the disk is idle. Not nested.
+    template <class Appends>
+    void append_together(io::Outbox& out, Appends&& appends) {
+        SAMSA_ASSERT(!flushes_held_);
+        flushes_held_ = true;
+        std::forward<Appends>(appends)();
+        flushes_held_ = false;
+        flush(out);
+    }
     // Reads whole batches from `from`, about max_bytes of them (at least one
     // batch), never past readable_end(). The result arrives via take_reads().
     Result<std::uint64_t, LogError> read(Offset from, std::uint32_t max_bytes, io::Outbox& out);
@@ -217,7 +224,7 @@ private:
     // Writes outstanding at once: one being written, the next being prepared.
     static constexpr std::size_t flushes_in_flight_max = 2;
     void flush(io::Outbox& out);
-    bool flushes_held_ = false;  // hold_flushes() .. release_flushes()
+    bool flushes_held_ = false;  // inside append_together()
     void issue_flush(io::Outbox& out);
     void track(Flush& batch_flush, IoToken token);
     [[nodiscard]] bool needs_roll() const;

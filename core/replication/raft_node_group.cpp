@@ -283,9 +283,7 @@ void RaftNode::answer_committed(Group& group, raft::Index commit, io::Outbox& ou
 
 void RaftNode::pump(Group& group, io::Outbox& out) {
     // The entries of one pump share the log's next write.
-    group.log.hold_flushes();
-    pump_ops(group, out);
-    group.log.release_flushes(out);
+    group.log.append_together(out, [&] { pump_ops(group, out); });
 }
 
 void RaftNode::pump_ops(Group& group, io::Outbox& out) {

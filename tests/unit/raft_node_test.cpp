@@ -287,44 +287,46 @@ io::IoCompleted completed(IoToken token, io::IoStatus status = io::IoStatus::ok)
     return done;
 }
 
-// A read of the identity marker that fails (EIO) is tried again, like one
-// whose bytes came back flipped: a transient error must not make a node
-// refuse to take part for ever.
-TEST(RaftNodeStartup, AMarkerReadThatFailsOnceIsTriedAgain) {
+RaftNodeParams one_group_of_three(bool first_boot) {
     RaftNodeParams params;
     params.nodes = {NodeId(1), NodeId(2), NodeId(3)};
     params.self = NodeId(1);
     params.groups = 1;
-    params.first_boot = true;
-    const Instant now = Instant::zero();
+    params.first_boot = first_boot;
+    return params;
+}
 
-    // First boot: an empty directory, so the node writes its marker.
-    RaftNode first(params, Prng(1));
+// Starts `node` and answers its directory listing with `names`: what it does next.
+io::Outbox start_with_files(RaftNode& node, std::vector<std::string> names) {
     io::Outbox out;
-    first.step(now, io::Start{}, out);
+    node.step(Instant::zero(), io::Start{}, out);
     const auto* list = last_effect<io::List>(out);
-    ASSERT_NE(list, nullptr);
-    io::Outbox writes;
-    first.step(now, completed(list->token), writes);
+    EXPECT_NE(list, nullptr);
+    auto listed = completed(list != nullptr ? list->token : IoToken(0));
+    listed.names = std::move(names);
+    io::Outbox next;
+    node.step(Instant::zero(), listed, next);
+    return next;
+}
+
+// A read of the identity marker that fails (EIO) is tried again, like one
+// whose bytes came back flipped: a transient error must not make a node
+// refuse to take part for ever.
+TEST(RaftNodeStartup, AMarkerReadThatFailsOnceIsTriedAgain) {
+    const Instant now = Instant::zero();
+    // First boot: an empty directory, so the node writes its marker.
+    RaftNode first(one_group_of_three(true), Prng(1));
+    const io::Outbox writes = start_with_files(first, {});
     const auto* marker_open = last_effect<io::Open>(writes);
     const auto* marker_write = last_effect<io::Write>(writes);
     ASSERT_NE(marker_open, nullptr);
     ASSERT_NE(marker_write, nullptr);
-    const std::string marker_name = marker_open->name;
     const io::Bytes marker = marker_write->data;
 
     // Restart: the marker is there, its first read fails.
-    params.first_boot = false;
-    RaftNode node(params, Prng(2));
-    out.clear();
-    node.step(now, io::Start{}, out);
-    list = last_effect<io::List>(out);
-    ASSERT_NE(list, nullptr);
-    auto listed = completed(list->token);
-    listed.names = {marker_name};
-    out.clear();
-    node.step(now, listed, out);
-    const auto* open = last_effect<io::Open>(out);
+    RaftNode node(one_group_of_three(false), Prng(2));
+    const io::Outbox opens = start_with_files(node, {marker_open->name});
+    const auto* open = last_effect<io::Open>(opens);
     ASSERT_NE(open, nullptr);
     auto opened = completed(open->token);
     opened.size = marker.size();
@@ -345,27 +347,15 @@ TEST(RaftNodeStartup, AMarkerReadThatFailsOnceIsTriedAgain) {
     EXPECT_NE(last_effect<io::Close>(started), nullptr);
 }
 
+// The same for the open of the marker.
 TEST(RaftNodeStartup, AMarkerOpenThatFailsOnceIsTriedAgain) {
-    RaftNodeParams params;
-    params.nodes = {NodeId(1), NodeId(2), NodeId(3)};
-    params.self = NodeId(1);
-    params.groups = 1;
-    params.first_boot = false;
-    const Instant now = Instant::zero();
-    RaftNode node(params, Prng(3));
-    io::Outbox out;
-    node.step(now, io::Start{}, out);
-    const auto* list = last_effect<io::List>(out);
-    ASSERT_NE(list, nullptr);
-    auto listed = completed(list->token);
-    listed.names = {"raft-node"};
-    io::Outbox opens;
-    node.step(now, listed, opens);
+    RaftNode node(one_group_of_three(false), Prng(3));
+    const io::Outbox opens = start_with_files(node, {"raft-node"});
     const auto* open = last_effect<io::Open>(opens);
     ASSERT_NE(open, nullptr);
     ASSERT_EQ(open->name, "raft-node");
     io::Outbox again;
-    node.step(now, completed(open->token, io::IoStatus::io_error), again);
+    node.step(Instant::zero(), completed(open->token, io::IoStatus::io_error), again);
     const auto* retry = last_effect<io::Open>(again);
     ASSERT_NE(retry, nullptr) << "a failed open of the marker must be tried again";
     EXPECT_EQ(retry->name, "raft-node");
