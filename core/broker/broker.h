@@ -55,6 +55,7 @@
 #include "core/group/coordinator.h"
 #include "core/io/seam.h"
 #include "core/log/partition_log.h"
+#include "core/log/valid_batch.h"
 #include "net/kafka/api.h"
 #include "net/kafka/messages.h"
 
@@ -258,8 +259,7 @@ private:
     Partition* find_partition(const std::string& topic, std::int32_t partition);
     // Takes the records out of `request` (the log keeps them).
     void on_produce(PendingData pending, kafka::ProduceRequest& request, io::Outbox& out);
-    void append_batches(Partition& found, io::Bytes& records,
-                        const std::vector<log::BatchSpan>& batches,
+    void append_batches(Partition& found, std::vector<log::ValidBatch>& batches,
                         kafka::ProduceResponse::TopicResponse::PartitionResponse& part,
                         PendingData& pending, std::pair<std::size_t, std::size_t> at,
                         io::Outbox& out);

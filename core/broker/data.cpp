@@ -69,9 +69,9 @@ void Broker::on_produce(PendingData pending, kafka::ProduceRequest& request, io:
                 part.error_code = kLeaderNotAvailable;
                 continue;
             }
-            io::Bytes empty;
-            io::Bytes& records = data.records ? *data.records : empty;
-            auto batches = log::split_batches(records, config_.log.batch_bytes_max);
+            // Checked here, once: the log takes them as they are.
+            auto batches = log::take_batches(data.records ? std::move(*data.records) : io::Bytes{},
+                                             config_.log.batch_bytes_max);
             if (!batches.ok() || batches.value().empty()) {
                 part.error_code =
                     batches.ok() ? kInvalidRecord : log::kafka_error_code(batches.error());
@@ -80,7 +80,7 @@ void Broker::on_produce(PendingData pending, kafka::ProduceRequest& request, io:
             // A partition's batches go to the disk in one write, not the first alone.
             partition->append_together(out, [&] {
                 append_batches(
-                    *found, records, batches.value(), part, pending,
+                    *found, batches.value(), part, pending,
                     {answer.responses.size() - 1, topic_answer.partition_responses.size() - 1},
                     out);
             });
@@ -90,20 +90,20 @@ void Broker::on_produce(PendingData pending, kafka::ProduceRequest& request, io:
 }
 
 // The batches of one partition of a Produce, in order; the first refused ends it.
-void Broker::append_batches(Partition& found, io::Bytes& records,
-                            const std::vector<log::BatchSpan>& batches,
+void Broker::append_batches(Partition& found, std::vector<log::ValidBatch>& batches,
                             kafka::ProduceResponse::TopicResponse::PartitionResponse& part,
                             PendingData& pending, std::pair<std::size_t, std::size_t> at,
                             io::Outbox& out) {
     log::PartitionLog* partition = found.log.get();
-    for (const auto& span : batches) {
-        if (span.header.is_transactional() || span.header.is_control()) {
+    for (auto& batch : batches) {
+        const log::BatchHeader& header = batch.header();
+        if (header.is_transactional() || header.is_control()) {
             part.error_code = kInvalidRecord;  // transactions are not served
             return;
         }
         std::optional<ProducerWindow::Batch> sequenced;
-        if (span.header.producer_id.value() >= 0) {
-            sequenced = producer_batch(span.header);
+        if (header.producer_id.value() >= 0) {
+            sequenced = producer_batch(header);
             const auto check = found.producers.check(*sequenced);
             if (check.verdict == ProducerWindow::Verdict::refuse) {
                 part.error_code = check.error_code;
@@ -118,13 +118,7 @@ void Broker::append_batches(Partition& found, io::Bytes& records,
                 continue;
             }
         }
-        // The usual produce carries one batch per partition: the log takes
-        // the request's buffer itself rather than a copy.
-        const bool whole = batches.size() == 1 && span.offset == 0 && span.length == records.size();
-        auto appended = partition->append(
-            whole ? std::move(records)
-                  : io::copy_of(std::span(records).subspan(span.offset, span.length)),
-            0, out);
+        auto appended = partition->append(std::move(batch), 0, out);
         if (!appended.ok()) {
             part.error_code = log::kafka_error_code(appended.error());
             return;

@@ -204,6 +204,23 @@ Result<AppendResult, LogError> PartitionLog::append(io::Bytes batch, std::int32_
     if (state_ != State::ready) return Failure{LogError::not_ready};
     auto header = validate_batch(batch, config_.batch_bytes_max);
     if (!header.ok()) return Failure{from_batch_error(header.error())};
+    return append_checked(std::move(batch), header.value(), leader_epoch, out);
+}
+
+Result<AppendResult, LogError> PartitionLog::append(ValidBatch batch, std::int32_t leader_epoch,
+                                                    io::Outbox& out) {
+    if (state_ != State::ready) return Failure{LogError::not_ready};
+    if (batch.bytes().size() > config_.batch_bytes_max) {
+        return Failure{from_batch_error(BatchError::message_too_large)};
+    }
+    const BatchHeader header = batch.header();
+    return append_checked(std::move(batch).release(), header, leader_epoch, out);
+}
+
+Result<AppendResult, LogError> PartitionLog::append_checked(io::Bytes batch,
+                                                            const BatchHeader& header,
+                                                            std::int32_t leader_epoch,
+                                                            io::Outbox& out) {
     if (pending_.size() >= config_.pending_appends_max ||
         pending_bytes_ + batch.size() > config_.pending_bytes_max) {
         return Failure{LogError::backpressure};
@@ -219,8 +236,7 @@ Result<AppendResult, LogError> PartitionLog::append(io::Bytes batch, std::int32_
     }
     set_base_offset(batch, base);
     set_partition_leader_epoch(batch, leader_epoch);
-    const Offset last =
-        base.plus(header.value().last_offset().distance_from(header.value().base_offset));
+    const Offset last = base.plus(header.last_offset().distance_from(header.base_offset));
     next_offset_ = last.next();
     AppendResult accepted{++append_counter_, base, last, std::nullopt};
     pending_bytes_ += batch.size();

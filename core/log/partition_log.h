@@ -43,6 +43,7 @@
 #include "core/log/epoch_cache.h"
 #include "core/log/log_types.h"
 #include "core/log/segment_index.h"
+#include "core/log/valid_batch.h"
 
 namespace samsa::log {
 
@@ -68,6 +69,10 @@ public:
     // Validates and queues a batch; the result arrives later through
     // take_completed(). Returns the append's id and base offset, or why not.
     Result<AppendResult, LogError> append(io::Bytes batch, std::int32_t leader_epoch,
+                                          io::Outbox& out);
+    // The same for a batch checked already: only its size is checked again,
+    // against this log's batch_bytes_max.
+    Result<AppendResult, LogError> append(ValidBatch batch, std::int32_t leader_epoch,
                                           io::Outbox& out);
     // Runs `appends` (calls of append()) and then flushes: the batches of one
     // request (or one step) share a write, where otherwise the first would go
@@ -225,6 +230,9 @@ private:
     static constexpr std::size_t flushes_in_flight_max = 2;
     void flush(io::Outbox& out);
     bool flushes_held_ = false;  // inside append_together()
+    // append() once the batch is known valid.
+    Result<AppendResult, LogError> append_checked(io::Bytes batch, const BatchHeader& header,
+                                                  std::int32_t leader_epoch, io::Outbox& out);
     void issue_flush(io::Outbox& out);
     void track(Flush& batch_flush, IoToken token);
     [[nodiscard]] bool needs_roll() const;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -18,6 +19,7 @@
 
 #include "core/base/crc32c.h"
 #include "core/log/batch_builder.h"
+#include "core/log/valid_batch.h"
 #include "tests/unit/printers.h"
 
 namespace samsa::log {
@@ -646,6 +648,53 @@ TEST(SplitBatches, NoBytesGiveNoBatches) {
     const auto split = split_batches({}, bytes_max);
     ASSERT_TRUE(split.ok());
     EXPECT_TRUE(split.value().empty());
+}
+
+TEST(TakeBatches, OneBatchKeepsTheRecordsOwnBuffer) {
+    BatchBuilder builder;
+    builder.add({bytes_of("key"), bytes_of("value"), {}, 0});
+    Bytes records = builder.build();
+    const Bytes expected = records;
+    const std::uint8_t* buffer = records.data();
+    auto taken = take_batches(std::move(records), bytes_max);
+    ASSERT_TRUE(taken.ok());
+    ASSERT_EQ(taken.value().size(), 1U);
+    EXPECT_EQ(taken.value()[0].bytes().data(), buffer);  // not a copy
+    EXPECT_TRUE(std::ranges::equal(taken.value()[0].bytes(), expected));
+    EXPECT_EQ(taken.value()[0].header().records_count, 1);
+    const Bytes released = std::move(taken.value()[0]).release();
+    EXPECT_EQ(released, expected);
+}
+
+TEST(TakeBatches, EachBatchOfAConcatenationComesAsItsOwnBytes) {
+    const Concatenation input = three_batches();
+    auto taken = take_batches(input.bytes, bytes_max);
+    ASSERT_TRUE(taken.ok());
+    ASSERT_EQ(taken.value().size(), 3U);
+    std::size_t position = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto bytes = taken.value()[i].bytes();
+        ASSERT_EQ(bytes.size(), input.sizes[i]);
+        EXPECT_TRUE(
+            std::ranges::equal(bytes, std::span(input.bytes).subspan(position, bytes.size())));
+        EXPECT_EQ(taken.value()[i].header().base_sequence, static_cast<std::int32_t>(i * 10));
+        position += bytes.size();
+    }
+}
+
+TEST(TakeBatches, ABadBatchAnywhereGivesNoBatches) {
+    const Concatenation input = three_batches();
+    Bytes bytes = input.bytes;
+    bytes[input.sizes[0] + input.sizes[1] - 1] ^= 0x40;
+    const auto corrupt = take_batches(bytes, bytes_max);
+    ASSERT_FALSE(corrupt.ok());
+    EXPECT_EQ(corrupt.error(), BatchError::corrupt_message);
+    const auto too_large = take_batches(input.bytes, input.sizes[1] - 1);
+    ASSERT_FALSE(too_large.ok());
+    EXPECT_EQ(too_large.error(), BatchError::message_too_large);
+    const auto none = take_batches({}, bytes_max);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none.value().empty());
 }
 
 // ---- Errors at the edge ----

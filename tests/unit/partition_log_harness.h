@@ -22,6 +22,7 @@
 #include "core/log/batch_builder.h"
 #include "core/log/log_types.h"
 #include "core/log/partition_log.h"
+#include "core/log/valid_batch.h"
 #include "runtime/driver.h"
 #include "sim/fault_plan.h"
 #include "sim/world.h"
@@ -99,12 +100,18 @@ inline Phase quiet() {
     return [](Host& h, io::Outbox&) { return h.log.quiet(); };
 }
 
-// Appends `count` new batches in one step, each with distinct contents.
+// Appends `count` new batches in one step, each with distinct contents. Every
+// other one goes in checked already, as the broker hands them over.
 inline Phase append(std::size_t count, std::int32_t epoch = 7, std::size_t value_bytes = 40) {
     return [=](Host& h, io::Outbox& out) {
         for (std::size_t i = 0; i < count; ++i) {
-            io::Bytes batch = make_batch(h.j->sent.size() + h.j->rejected.size(), value_bytes);
-            auto result = h.log.append(batch, epoch, out);
+            const std::size_t index = h.j->sent.size() + h.j->rejected.size();
+            io::Bytes batch = make_batch(index, value_bytes);
+            auto result =
+                index % 2 == 0
+                    ? h.log.append(batch, epoch, out)
+                    : h.log.append(std::move(log::take_batches(batch, SIZE_MAX).value().front()),
+                                   epoch, out);
             if (result.ok()) {
                 h.j->sent.push_back(std::move(batch));
                 h.j->accepted.push_back(result.value());

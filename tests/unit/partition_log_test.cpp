@@ -22,6 +22,7 @@
 #include "core/log/batch.h"
 #include "core/log/batch_builder.h"
 #include "core/log/log_types.h"
+#include "core/log/valid_batch.h"
 #include "runtime/driver.h"
 #include "sim/fault_plan.h"
 #include "sim/world.h"
@@ -213,15 +214,23 @@ TEST(PartitionLogSim, BadBatchesAreRejectedAndChangeNothing) {
                               outcomes.emplace_back(c.name,
                                                     result.ok() ? LogError::busy : result.error());
                           }
+                          // Checked already, but against a larger limit than the log's.
+                          auto checked = log::take_batches(make_batch(101, 600), SIZE_MAX);
+                          ASSERT_TRUE(checked.ok() && checked.value().size() == 1);
+                          auto result = h.log.append(std::move(checked.value()[0]), 7, out);
+                          outcomes.emplace_back("checked, oversize",
+                                                result.ok() ? LogError::busy : result.error());
                           end_after = h.log.log_end();
                           size_after = h.log.size_bytes();
                       }),
                       idle(), read_all(), append(1), idle(), read_all()}));
-    ASSERT_EQ(outcomes.size(), cases.size());
+    ASSERT_EQ(outcomes.size(), cases.size() + 1);
     for (std::size_t i = 0; i < cases.size(); ++i) {
         EXPECT_EQ(outcomes[i].second, cases[i].error)
             << cases[i].name << ": got " << log::to_string(outcomes[i].second);
     }
+    EXPECT_EQ(outcomes.back().second, LogError::message_too_large)
+        << "got " << log::to_string(outcomes.back().second);
     EXPECT_EQ(end_after, end_before);
     EXPECT_EQ(size_after, size_before);
     ASSERT_EQ(j->read_sets.size(), 3U);
