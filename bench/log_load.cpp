@@ -84,6 +84,7 @@ struct Stats {
     std::uint64_t reads = 0;
     std::uint64_t read_bytes = 0;
     std::int64_t log_end = 0;
+    std::uint64_t flushes = 0;  // writes the log issued (bytes / flushes: the mean write)
     std::vector<double> latency_us;
     bool finished = false;
 };
@@ -255,6 +256,7 @@ void LoadHost::pump(io::Outbox& out) {
     auto now = Clock::now();
     collect_appends(now);
     stats_->log_end = log_.log_end().value();
+    stats_->flushes = log_.flushes_issued();
     collect_reads();
     if (stats_->errors > 0) phase_ = Phase::drain;
     if (phase_ == Phase::fill && out_of_budget(now) && outstanding_ == 0) {
@@ -301,12 +303,13 @@ void print_json(const Options& o, Stats& s, const char* failure) {
         "\"bytes\": %llu, \"appends\": %llu, \"errors\": %llu, \"mb_per_s\": %.1f, "
         "\"p50_us\": %.1f, \"p99_us\": %.1f, \"reads\": %llu, \"read_bytes\": %llu, "
         "\"read_gb_per_s\": %.3f, \"inflight\": %zu, \"batch_bytes\": %zu, "
-        "\"rate_mbps\": %.1f, \"log_end\": %lld}\n",
+        "\"rate_mbps\": %.1f, \"log_end\": %lld, \"flushes\": %llu}\n",
         o.mode.c_str(), failure[0] == '\0' && s.errors == 0 ? "true" : "false", failure, secs,
         static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(s.appends),
         static_cast<unsigned long long>(s.errors), mbps, p50, p99,
         static_cast<unsigned long long>(s.reads), static_cast<unsigned long long>(s.read_bytes),
-        gbps, o.inflight, o.batch_bytes, o.rate_mbps, static_cast<long long>(s.log_end));
+        gbps, o.inflight, o.batch_bytes, o.rate_mbps, static_cast<long long>(s.log_end),
+        static_cast<unsigned long long>(s.flushes));
 }
 
 int run(const Options& o) {
