@@ -61,10 +61,11 @@ std::optional<io::Bytes> BatchCache::read(Offset from, std::uint32_t max_bytes, 
                          [](const Entry& entry, Offset offset) { return entry.last < offset; });
     SAMSA_ASSERT(at != entries_.end() && at->base <= from);
     if (at->base >= end) return std::nullopt;
-    // Like a read from disk: batches until max_bytes is reached or passed.
+    // Like a read from disk: the first batch, then those that fit in max_bytes.
     auto stop = at;
     std::uint64_t size = 0;
-    for (; stop != entries_.end() && stop->base < end && size < max_bytes; ++stop) {
+    for (; stop != entries_.end() && stop->base < end; ++stop) {
+        if (size > 0 && size + stop->bytes.size() > max_bytes) break;
         size += stop->bytes.size();
     }
     io::Bytes out;

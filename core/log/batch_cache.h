@@ -68,8 +68,9 @@ public:
     // Adds the batch [base, last]. It must follow the newest cached batch;
     // anything else (a gap after a failure or truncation) starts over.
     void add(Offset base, Offset last, io::Bytes batch);
-    // Whole batches from the one containing `from`, until max_bytes is reached
-    // or passed (so at least one), none at or past `end`. nullopt when `from` is not cached.
+    // Whole batches from the one containing `from`: that one, then those that
+    // fit within max_bytes in all, none at or past `end`. nullopt when `from`
+    // is not cached.
     [[nodiscard]] std::optional<io::Bytes> read(Offset from, std::uint32_t max_bytes,
                                                 Offset end) const;
     // Forgets every batch at or after `offset`.

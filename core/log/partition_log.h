@@ -85,8 +85,9 @@ public:
         flushes_held_ = false;
         flush(out);
     }
-    // Reads whole batches from `from`, about max_bytes of them (at least one
-    // batch), never past readable_end(). The result arrives via take_reads().
+    // Reads whole batches from `from`: the first one, then as many more as fit
+    // within max_bytes in all, never past readable_end(). The result arrives
+    // via take_reads().
     Result<std::uint64_t, LogError> read(Offset from, std::uint32_t max_bytes, io::Outbox& out);
     // Removes every batch at or after `offset` (a batch boundary). Completes
     // when durable; until then the log is repairing.

@@ -187,6 +187,10 @@ bool PartitionLog::deliver(const PendingRead& read, const BatchHeader& batch,
         result.time_match = time_match_in(bytes, batch, read.timestamp_ms);
         return result.time_match.has_value();
     }
+    // A batch that would take the read past max_bytes ends it, unless it is
+    // the first: a reader always gets at least one batch, even a larger one
+    // (as Kafka answers a fetch).
+    if (!batches.empty() && batches.size() + bytes.size() > read.max_bytes) return true;
     io::append(batches, bytes);
     return batches.size() >= read.max_bytes;
 }

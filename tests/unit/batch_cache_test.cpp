@@ -22,13 +22,16 @@ BatchCache filled(int count, std::uint64_t bytes_max = 1 << 20) {
 
 TEST(BatchCache, ReadsWholeBatchesFromTheOneContainingTheOffset) {
     const BatchCache cache = filled(5);
-    const auto got = cache.read(Offset(15), 150, Offset(50));
+    const auto got = cache.read(Offset(15), 200, Offset(50));
     ASSERT_TRUE(got.has_value());
-    // Batches until 150 bytes are reached or passed: [10,19] and [20,29].
+    // The batches that fit in 200 bytes: [10,19] and [20,29].
     ASSERT_EQ(got->size(), 200U);
     EXPECT_EQ(got->front(), 10);
     EXPECT_EQ(got->back(), 20);
-    // At least one batch, however small the limit.
+    // Never past the limit: [20,29] would take 150 bytes to 200.
+    EXPECT_EQ(cache.read(Offset(15), 150, Offset(50))->size(), 100U);
+    EXPECT_EQ(cache.read(Offset(15), 299, Offset(50))->size(), 200U);
+    // But at least one batch, however small the limit.
     EXPECT_EQ(cache.read(Offset(0), 1, Offset(50))->size(), 100U);
 }
 

@@ -272,6 +272,40 @@ TEST(BrokerData, PartitionsShareOneCacheBudgetAndEvictedBatchesComeFromDisk) {
     }
 }
 
+// A Fetch answers whole batches within partition_max_bytes; only a first
+// batch larger than the limit comes back over it, alone (as Kafka does).
+TEST(BrokerData, FetchKeepsToPartitionMaxBytesButAlwaysGivesOneBatch) {
+    SimBroker sim;
+    kafka::CreateTopicsRequest create;
+    create.topics = {new_topic("t", 1)};
+    ASSERT_EQ(sim.ask<kafka::CreateTopicsResponse>(19, 4, create).topics.at(0).error_code, 0);
+    for (int i = 0; i < 6; ++i) {
+        ASSERT_EQ(sim.ask<kafka::ProduceResponse>(0, 7, produce("t", 0, records(i, 3)))
+                      .responses.at(0)
+                      .partition_responses.at(0)
+                      .error_code,
+                  0);
+    }
+    const auto batch = static_cast<std::int32_t>(records(0, 3).size());  // all alike in size
+    const auto fetched_with = [&](std::int32_t limit) {
+        auto request = fetch("t", 0, 0);
+        request.topics.at(0).partitions.at(0).partition_max_bytes = limit;
+        return sim.ask<kafka::FetchResponse>(1, 11, request)
+            .responses.at(0)
+            .partitions.at(0)
+            .records.value()
+            .size();
+    };
+    for (const bool restarted : {false, true}) {  // from the cache, then from disk
+        SCOPED_TRACE(restarted ? "from disk" : "from the cache");
+        EXPECT_EQ(fetched_with(3 * batch), 3U * batch);
+        EXPECT_EQ(fetched_with(3 * batch - 1), 2U * batch);
+        EXPECT_EQ(fetched_with(batch + 1), 1U * batch);
+        EXPECT_EQ(fetched_with(1), 1U * batch);  // over the limit, but never nothing
+        sim.restart();
+    }
+}
+
 TEST(BrokerData, BadBatchesAndUnknownPartitionsGetKafkaErrors) {
     SimBroker sim;
     kafka::CreateTopicsRequest create;

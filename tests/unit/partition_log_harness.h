@@ -138,7 +138,7 @@ inline Phase run(std::function<void(Host&, io::Outbox&)> body) {
 }
 
 // Reads every batch from `from` (log_start when unset) to readable_end into a
-// new read set, `max_bytes` at a time.
+// new read set, `max_bytes` at a time; checks each read keeps to it.
 inline Phase read_all(std::optional<Offset> from = std::nullopt, std::uint32_t max_bytes = 1000) {
     struct Cursor {
         bool begun = false;
@@ -172,6 +172,10 @@ inline Phase read_all(std::optional<Offset> from = std::nullopt, std::uint32_t m
                     h.j->read_error = LogError::corrupt_log;
                     return true;
                 }
+                // Within the limit, or one batch alone (at least one comes back).
+                EXPECT_TRUE(result.batches.size() <= max_bytes || spans.value().size() == 1)
+                    << result.batches.size() << " bytes in " << spans.value().size()
+                    << " batches for a read of at most " << max_bytes;
                 for (const auto& span : spans.value()) {
                     const auto first = result.batches.begin() + static_cast<long>(span.offset);
                     h.j->read_sets.back().emplace_back(first,
