@@ -7,18 +7,51 @@
 namespace samsa::broker {
 
 // Auto-creation (when configured, and for v4+ when the client allows it): an
-// unknown topic named in the request is created with the default partitions
-// and described as LEADER_NOT_AVAILABLE, with no partitions, until its logs
-// are ready, so clients ask again, as they do of Kafka. (Listing partitions
-// with leaders under that topic error makes librdkafka warn "TOPIC [0] is
-// unknown (partition_cnt 0): ignoring leader (1) update".)
-kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request, io::Outbox& out) {
+// unknown topic named in the request is created with the default partitions,
+// and the request is answered once its logs are ready (on_metadata). A topic
+// that is not ready is described as LEADER_NOT_AVAILABLE, with no partitions,
+// so clients ask again, as they do of Kafka. (Listing partitions with leaders
+// under that topic error makes librdkafka warn "TOPIC [0] is unknown
+// (partition_cnt 0): ignoring leader (1) update".)
+std::vector<std::string> Broker::auto_create(const kafka::MetadataRequest& request,
+                                             io::Outbox& out) {
+    std::vector<std::string> created;
     if (config_.auto_create_topics && request.allow_auto_topic_creation && request.topics) {
         for (const auto& wanted : *request.topics) {
             const TopicResult check = check_new_topic(wanted.name, -1, -1, 0);
-            if (check.error_code == 0) add_topic(wanted.name, check_partitions(-1, 0), {}, out);
+            if (check.error_code != 0) continue;
+            add_topic(wanted.name, check_partitions(-1, 0), {}, out);
+            created.push_back(wanted.name);
         }
     }
+    return created;
+}
+
+void Broker::on_metadata(const io::ClientRequest& request, std::int32_t correlation_id,
+                         std::int16_t version, const kafka::MetadataRequest& body,
+                         io::Outbox& out) {
+    metadatas_.push_back(
+        PendingMetadata{request.client, request.sequence, correlation_id, version, body, {}});
+    metadatas_.back().waiting = auto_create(body, out);
+    answer_ready_metadata(out);
+}
+
+void Broker::answer_ready_metadata(io::Outbox& out) {
+    for (auto it = metadatas_.begin(); it != metadatas_.end();) {
+        std::erase_if(it->waiting, [&](const std::string& name) {
+            return topic_ready(name) || !topics_.contains(name);
+        });
+        if (!it->waiting.empty()) {
+            ++it;
+            continue;
+        }
+        reply(it->client, it->sequence,
+              kafka::encode_response(it->correlation_id, it->version, metadata(it->request)), out);
+        it = metadatas_.erase(it);
+    }
+}
+
+kafka::MetadataResponse Broker::metadata(const kafka::MetadataRequest& request) const {
     kafka::MetadataResponse answer;
     const std::int32_t self = config_.node_id.value();
     answer.brokers.push_back(kafka::MetadataResponse::Broker{
@@ -89,6 +122,8 @@ void Broker::step(Instant now, const io::Event& event, io::Outbox& out) {
         std::erase_if(data_,
                       [&](const PendingData& p) { return p.client == gone->client && p.timer; });
         std::erase_if(creates_, [&](const PendingCreate& c) { return c.client == gone->client; });
+        std::erase_if(metadatas_,
+                      [&](const PendingMetadata& m) { return m.client == gone->client; });
         // Its Produce/Fetch answers are still collected (the appends happen); the driver drops
         // them.
     } else if (std::holds_alternative<io::Start>(event)) {
@@ -104,6 +139,7 @@ void Broker::step(Instant now, const io::Event& event, io::Outbox& out) {
     }
     collect(out);
     advance_deletions(out);
+    answer_ready_metadata(out);  // logs that became ready, topics deleted meanwhile
     pump_groups(out);
 }
 
@@ -159,10 +195,7 @@ void Broker::on_request(const io::ClientRequest& request, io::Outbox& out) {
                      out);
     }
     if (const auto* wanted = std::get_if<kafka::MetadataRequest>(&body)) {
-        return reply(request.client, request.sequence,
-                     kafka::encode_response(header.correlation_id, header.api_version,
-                                            metadata(*wanted, out)),
-                     out);
+        return on_metadata(request, header.correlation_id, header.api_version, *wanted, out);
     }
     if (const auto* create = std::get_if<kafka::CreateTopicsRequest>(&body)) {
         return on_create_topics(request, header.correlation_id, header.api_version, *create, out);

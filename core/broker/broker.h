@@ -10,13 +10,12 @@
 // layout to a version samsa does not serve, which librdkafka sends first),
 // Metadata (this broker as the cluster and its controller, and its topics;
 // unknown topics are created when auto_create_topics is on and the client
-// allows it), CreateTopics (validated as Kafka does; answered once every new
-// partition's log is durable), DeleteTopics (answered once the topic's files
-// are gone), DescribeConfigs (topic and broker settings, read-only),
-// InitProducerId (idempotent producers; transactions are not served),
-// Produce (acks 0, 1 and all; answered once the batches are durable; batches
-// of idempotent producers de-duplicated, see producers.h), Fetch (a fetch
-// that finds less than min_bytes waits for appends or its max wait) and ListOffsets
+// allows it, and the request is answered once they are ready), CreateTopics (validated as Kafka
+// does; answered once every new partition's log is durable), DeleteTopics (answered once the
+// topic's files are gone), DescribeConfigs (topic and broker settings, read-only), InitProducerId
+// (idempotent producers; transactions are not served), Produce (acks 0, 1 and all; answered once
+// the batches are durable; batches of idempotent producers de-duplicated, see producers.h), Fetch
+// (a fetch that finds less than min_bytes waits for appends or its max wait) and ListOffsets
 // (earliest, latest, by timestamp). The group APIs in the advertised table
 // decode but are answered by closing the connection, as Kafka does for a
 // request it cannot handle - clients then see a broker that does not serve
@@ -226,8 +225,25 @@ private:
     void on_init_producer_id(const io::ClientRequest& request, std::int32_t correlation_id,
                              std::int16_t version, const kafka::InitProducerIdRequest& body,
                              io::Outbox& out);
-    [[nodiscard]] kafka::MetadataResponse metadata(const kafka::MetadataRequest& request,
-                                                   io::Outbox& out);
+    // A Metadata that auto-created topics waits, as a CreateTopics does, until
+    // their logs are ready (or the topic is gone again): answered at once, it
+    // would describe them as not available yet, and librdkafka asks again
+    // only about a second later, holding back what it was asked to produce.
+    struct PendingMetadata {
+        ClientId client;
+        std::uint64_t sequence = 0;
+        std::int32_t correlation_id = 0;
+        std::int16_t version = 0;
+        kafka::MetadataRequest request;
+        std::vector<std::string> waiting;  // created topics whose logs are not ready yet
+    };
+    void on_metadata(const io::ClientRequest& request, std::int32_t correlation_id,
+                     std::int16_t version, const kafka::MetadataRequest& body, io::Outbox& out);
+    // Creates the unknown topics a Metadata names, when auto-creation is on
+    // and the client allows it; returns their names.
+    std::vector<std::string> auto_create(const kafka::MetadataRequest& request, io::Outbox& out);
+    [[nodiscard]] kafka::MetadataResponse metadata(const kafka::MetadataRequest& request) const;
+    void answer_ready_metadata(io::Outbox& out);
     // How many partitions a new topic gets for CreateTopics' num_partitions and assignments.
     [[nodiscard]] std::size_t check_partitions(std::int32_t partitions,
                                                std::size_t assignments) const;
@@ -360,6 +376,7 @@ private:
     bool started_ = false;
     std::deque<io::ClientRequest> waiting_;  // arrived before ready()
     std::vector<PendingCreate> creates_;
+    std::vector<PendingMetadata> metadatas_;
     std::vector<Deletion> deletions_;
     std::vector<PendingDelete> deletes_;
     // Every partition by its log's component (topics and deletions alike), and

@@ -116,20 +116,42 @@ TEST(BrokerTopics, CreatedTopicsAppearInMetadataAndSurviveARestart) {
 
 // As Kafka: a topic auto-created by Metadata is LEADER_NOT_AVAILABLE with no
 // partitions until its logs are ready, then listed in full.
-TEST(BrokerTopics, AnAutoCreatedTopicHasNoPartitionsUntilItIsReady) {
+// The Metadata that auto-creates a topic is answered once the topic's logs
+// are ready, with its partitions: the client need not ask again.
+TEST(BrokerTopics, AMetadataThatAutoCreatesATopicIsAnsweredOnceItIsReady) {
+    SimBroker sim;
+    kafka::MetadataRequest request;
+    request.topics = std::vector<kafka::MetadataRequest::Topic>{{"fresh"}, {"other"}};
+    request.allow_auto_topic_creation = true;
+    const std::uint64_t sequence = sim.send(3, 8, request);
+    EXPECT_EQ(sim.reply_to(sequence), nullptr);  // the logs are being created
+    sim.run(Duration::seconds(1));
+    ASSERT_NE(sim.reply_to(sequence), nullptr);
+    kafka::Reader reader(*sim.reply_to(sequence)->frame);
+    EXPECT_EQ(reader.read_int32(), 79);
+    const auto first = kafka::MetadataResponse::decode(8, reader);
+    ASSERT_TRUE(first.ok());
+    ASSERT_EQ(first.value().topics.size(), 2U);
+    for (const auto& topic : first.value().topics) {
+        EXPECT_EQ(topic.error_code, 0) << topic.name;
+        ASSERT_EQ(topic.partitions.size(), 3U) << topic.name;
+        for (const auto& partition : topic.partitions) EXPECT_EQ(partition.error_code, 0);
+    }
+    // Asked again, it exists: answered at once, the same.
+    const auto second = sim.ask<kafka::MetadataResponse>(3, 8, request);
+    ASSERT_EQ(second.topics.size(), 2U);
+    EXPECT_EQ(second.topics[0].partitions.size(), 3U);
+}
+
+// Without auto-creation an unknown topic is answered at once as unknown.
+TEST(BrokerTopics, AMetadataForAnUnknownTopicWithoutAutoCreationIsAnsweredAtOnce) {
     SimBroker sim;
     kafka::MetadataRequest request;
     request.topics = std::vector<kafka::MetadataRequest::Topic>{{"fresh"}};
-    request.allow_auto_topic_creation = true;
-    const auto first = sim.ask<kafka::MetadataResponse>(3, 8, request);
-    ASSERT_EQ(first.topics.size(), 1U);
-    EXPECT_EQ(first.topics[0].error_code, 5);  // LEADER_NOT_AVAILABLE
-    EXPECT_TRUE(first.topics[0].partitions.empty());
-    const auto second = sim.ask<kafka::MetadataResponse>(3, 8, request);
-    ASSERT_EQ(second.topics.size(), 1U);
-    EXPECT_EQ(second.topics[0].error_code, 0);
-    ASSERT_EQ(second.topics[0].partitions.size(), 3U);
-    for (const auto& partition : second.topics[0].partitions) EXPECT_EQ(partition.error_code, 0);
+    request.allow_auto_topic_creation = false;
+    const auto answer = sim.ask<kafka::MetadataResponse>(3, 8, request);
+    ASSERT_EQ(answer.topics.size(), 1U);
+    EXPECT_EQ(answer.topics[0].error_code, 3);  // UNKNOWN_TOPIC_OR_PARTITION
 }
 
 TEST(BrokerTopics, CreateTopicsValidatesEachTopicAsKafkaDoes) {
