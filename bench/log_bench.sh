@@ -151,6 +151,9 @@ fio_run() {  # name, fio args...; prints fio's JSON on one line
     rm -f "${tmp}/fio.dat"
 }
 
+# Steady state: 512 MiB appended first (not timed) into a log that keeps 256
+# MiB (64 MiB segments), so the timed appends roll into reused segment files.
+steady="--warmup-bytes 536870912 --retention-bytes 268435456"
 {
     echo "{\"engine\": \"${engine}\", \"host\": \"$(hostname)\", \"date\": \"$(date -u +%FT%TZ)\","
     echo "\"fio_direct\": ["
@@ -170,14 +173,21 @@ fio_run() {  # name, fio args...; prints fio's JSON on one line
         if [[ $i -lt 3 ]]; then echo ","; fi
     done
     echo "],"
-    echo "\"nofsync\": $("${load}" nofsync "${tmp}/log" --bytes 1073741824 --seconds 20 \
+    # A fresh log (every write extends a new file), shown but not judged.
+    echo "\"nofsync_fresh\": $("${load}" nofsync "${tmp}/log" --bytes 1073741824 --seconds 20 \
         --inflight 128),"
-    gc="$("${load}" groupcommit "${tmp}/log" --seconds 5 --inflight 64)"
+    echo "\"groupcommit_fresh\": $("${load}" groupcommit "${tmp}/log" --seconds 5 --inflight 64),"
+    # Judged: the log's steady state under retention, where a roll reuses the
+    # file of a segment retention dropped (LogConfig::spare_segments_max), so
+    # writes go over blocks the file system has written before.
+    echo "\"nofsync\": $("${load}" nofsync "${tmp}/log" --bytes 1073741824 --seconds 20 \
+        --inflight 128 ${steady}),"
+    gc="$("${load}" groupcommit "${tmp}/log" --seconds 5 --inflight 64 ${steady})"
     echo "\"groupcommit\": ${gc},"
     half="$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["mb_per_s"] / 2)' \
         "${gc}")"
     echo "\"groupcommit_half\": $("${load}" groupcommit "${tmp}/log" --seconds 5 --inflight 64 \
-        --rate-mbps "${half}"),"
+        --rate-mbps "${half}" ${steady}),"
     echo "\"tailread\": $("${load}" tailread "${tmp}/log" --seconds 3 --fill-bytes 268435456 \
         --window-bytes 1048576)"
     echo "}"
@@ -211,6 +221,7 @@ sync_p50 = median(r["fio_fdatasync"], lambda j: pct(j["sync"]["lat_ns"], "50.000
 sync_p99 = median(r["fio_fdatasync"], lambda j: pct(j["sync"]["lat_ns"], "99.000000"))
 wr_p99 = median(r["fio_fdatasync"], lambda j: pct(j["write"]["clat_ns"], "99.000000"))
 nf, gc, half, tail = r["nofsync"], r["groupcommit"], r["groupcommit_half"], r["tailread"]
+nff, gcf = r["nofsync_fresh"], r["groupcommit_fresh"]
 
 print(f"host {r['host']}, {r['date']}, fio engine {r['engine']} (O_DIRECT run)")
 print("fio references (median of 3):")
@@ -219,9 +230,14 @@ print(f"  (b) buffered 1 MiB sequential writes  {buffered:9.1f} MB/s")
 print(f"  (c) 4 KiB write + fdatasync           {sync_iops:9.1f} IOPS, fdatasync p50 "
       f"{sync_p50:.0f} us, p99 {sync_p99:.0f} us (write clat p99 {wr_p99:.0f} us)")
 print("samsa-log-load:")
-for run in (nf, gc, half, tail):
+for run in (nff, gcf, nf, gc, half, tail):
     if not run["ok"]:
         print(f"  {run['mode']}: FAILED ({run['failure']}, {run['errors']} errors)")
+print(f"  fresh log (not judged): nofsync {nff['mb_per_s']:.1f} MB/s = "
+      f"{nff['mb_per_s'] / direct:.2f} x (a); groupcommit {gcf['mb_per_s']:.1f} MB/s = "
+      f"{gcf['mb_per_s'] / direct:.2f} x (a), p99 {gcf['p99_us']:.0f} us")
+print(f"  steady state under retention, segment files reused "
+      f"({nf['recycled']}, {gc['recycled']}, {half['recycled']} rolls into spares):")
 print(f"  nofsync, 64 KiB batches, {nf['inflight']} in flight: {nf['mb_per_s']:.1f} MB/s = "
       f"{nf['mb_per_s'] / direct:.2f} x (a), {nf['mb_per_s'] / buffered:.2f} x (b)")
 print(f"  groupcommit, 64 x 16 KiB: {gc['mb_per_s']:.1f} MB/s = {gc['mb_per_s'] / direct:.2f} x (a)"

@@ -73,6 +73,9 @@ struct Options {
     int direct = -1;                  // -1: LogConfig's default; else 0/1
     int preallocate = -1;
     std::int64_t flush_bytes_min = -1;  // -1: LogConfig's default
+    std::uint64_t warmup_bytes = 0;     // nofsync/groupcommit: appended first, not timed
+    std::uint64_t retention_bytes = 0;  // > 0: retention applied as the log grows
+    std::int64_t spares = -1;           // -1: LogConfig's default spare_segments_max
 };
 
 struct Stats {
@@ -84,7 +87,8 @@ struct Stats {
     std::uint64_t reads = 0;
     std::uint64_t read_bytes = 0;
     std::int64_t log_end = 0;
-    std::uint64_t flushes = 0;  // writes the log issued (bytes / flushes: the mean write)
+    std::uint64_t flushes = 0;   // writes the log issued (bytes / flushes: the mean write)
+    std::uint64_t recycled = 0;  // rolls that reused a spare segment file
     std::vector<double> latency_us;
     bool finished = false;
 };
@@ -163,9 +167,10 @@ private:
 
 void LoadHost::begin(io::Outbox& out) {
     begun_ = true;
-    phase_ = o_.mode == "tailread" ? Phase::fill : Phase::append;
+    const bool fill = o_.mode == "tailread" || o_.warmup_bytes > 0;
+    phase_ = fill ? Phase::fill : Phase::append;
     stats_->begin = Clock::now();
-    if (o_.rate_mbps > 0) arm_timer(out);
+    if (o_.rate_mbps > 0 && !fill) arm_timer(out);
 }
 
 void LoadHost::arm_timer(io::Outbox& out) {
@@ -175,7 +180,9 @@ void LoadHost::arm_timer(io::Outbox& out) {
 }
 
 bool LoadHost::out_of_budget(Clock::time_point now) const {
-    if (phase_ == Phase::fill) return issued_bytes_ >= o_.fill_bytes;
+    if (phase_ == Phase::fill) {
+        return issued_bytes_ >= (o_.mode == "tailread" ? o_.fill_bytes : o_.warmup_bytes);
+    }
     if (o_.bytes > 0 && issued_bytes_ >= o_.bytes) return true;
     return std::chrono::duration<double>(now - stats_->begin).count() >= o_.seconds;
 }
@@ -257,12 +264,17 @@ void LoadHost::pump(io::Outbox& out) {
     collect_appends(now);
     stats_->log_end = log_.log_end().value();
     stats_->flushes = log_.flushes_issued();
+    stats_->recycled = log_.segments_recycled();
     collect_reads();
     if (stats_->errors > 0) phase_ = Phase::drain;
     if (phase_ == Phase::fill && out_of_budget(now) && outstanding_ == 0) {
-        phase_ = Phase::read;
+        // The warm-up is over: the timed part starts from here.
+        phase_ = o_.mode == "tailread" ? Phase::read : Phase::append;
+        issued_bytes_ = 0;
         stats_->begin = now = Clock::now();
+        if (o_.rate_mbps > 0 && phase_ == Phase::append) arm_timer(out);
     }
+    if (o_.retention_bytes > 0) log_.apply_retention(out);
     if (phase_ == Phase::read &&
         std::chrono::duration<double>(now - stats_->begin).count() >= o_.seconds) {
         phase_ = Phase::drain;
@@ -303,13 +315,13 @@ void print_json(const Options& o, Stats& s, const char* failure) {
         "\"bytes\": %llu, \"appends\": %llu, \"errors\": %llu, \"mb_per_s\": %.1f, "
         "\"p50_us\": %.1f, \"p99_us\": %.1f, \"reads\": %llu, \"read_bytes\": %llu, "
         "\"read_gb_per_s\": %.3f, \"inflight\": %zu, \"batch_bytes\": %zu, "
-        "\"rate_mbps\": %.1f, \"log_end\": %lld, \"flushes\": %llu}\n",
+        "\"rate_mbps\": %.1f, \"log_end\": %lld, \"flushes\": %llu, \"recycled\": %llu}\n",
         o.mode.c_str(), failure[0] == '\0' && s.errors == 0 ? "true" : "false", failure, secs,
         static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(s.appends),
         static_cast<unsigned long long>(s.errors), mbps, p50, p99,
         static_cast<unsigned long long>(s.reads), static_cast<unsigned long long>(s.read_bytes),
         gbps, o.inflight, o.batch_bytes, o.rate_mbps, static_cast<long long>(s.log_end),
-        static_cast<unsigned long long>(s.flushes));
+        static_cast<unsigned long long>(s.flushes), static_cast<unsigned long long>(s.recycled));
 }
 
 int run(const Options& o) {
@@ -320,6 +332,8 @@ int run(const Options& o) {
     if (o.preallocate >= 0) config.preallocate = o.preallocate != 0;
     if (o.flush_bytes_min >= 0)
         config.flush_bytes_min = static_cast<std::uint64_t>(o.flush_bytes_min);
+    config.retention_bytes_max = o.retention_bytes;
+    if (o.spares >= 0) config.spare_segments_max = static_cast<std::size_t>(o.spares);
     auto pool = build_pool(o, 16);
     auto stats = std::make_shared<Stats>();
     std::filesystem::remove_all(o.dir);
@@ -371,6 +385,7 @@ int usage() {
                  "[--bytes N] [--inflight N] [--batch-bytes N] [--record-bytes N] "
                  "[--rate-mbps X] [--fill-bytes N] [--window-bytes N] [--segment-bytes N]\n"
                  "       [--direct 0|1] [--preallocate 0|1] [--flush-bytes-min N]\n"
+                 "       [--warmup-bytes N] [--retention-bytes N] [--spares N]\n"
                  "       samsa-log-load recover DIR --prepare-bytes N   (fill, then crash)\n"
                  "       samsa-log-load recover DIR [--expect-end OFFSET]  (time recovery)\n");
     return 2;
@@ -410,6 +425,12 @@ bool parse(int argc, char** argv, Options& o) {
             o.preallocate = std::atoi(value);
         else if (flag == "--flush-bytes-min")
             o.flush_bytes_min = std::strtoll(value, nullptr, 10);
+        else if (flag == "--warmup-bytes")
+            o.warmup_bytes = std::strtoull(value, nullptr, 10);
+        else if (flag == "--retention-bytes")
+            o.retention_bytes = std::strtoull(value, nullptr, 10);
+        else if (flag == "--spares")
+            o.spares = std::strtoll(value, nullptr, 10);
         else if (flag == "--segment-bytes")
             o.segment_bytes = std::strtoull(value, nullptr, 10);
         else if (flag == "--expect-end")

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>  // RENAME_NOREPLACE
 #include <filesystem>
 #include <limits>
 #include <string_view>
@@ -78,6 +79,7 @@ bool uses_ring(const io::Effect& operation) {
            std::holds_alternative<io::Read>(operation) ||
            std::holds_alternative<io::Fsync>(operation) ||
            std::holds_alternative<io::Remove>(operation) ||
+           std::holds_alternative<io::Rename>(operation) ||
            std::holds_alternative<io::SyncDir>(operation);
 }
 
@@ -275,6 +277,7 @@ void UringDisk::start(OperationId id, Operation& operation) {
                    [&](const io::Fsync& e) { start_fsync(id, e); },
                    [&](const io::Truncate& e) { start_truncate(id, e); },
                    [&](const io::Remove& e) { start_remove(id, e); },
+                   [&](const io::Rename& e) { start_rename(id, e); },
                    [&](const io::List& e) { start_list(id, e); },
                    [&](const io::SyncDir&) { start_sync_dir(id); },
                    [](const auto&) { SAMSA_UNREACHABLE("not a disk operation"); },
@@ -361,6 +364,13 @@ void UringDisk::start_remove(OperationId id, const io::Remove& remove) {
     prepare(id, operations_.at(id));
 }
 
+void UringDisk::start_rename(OperationId id, const io::Rename& rename) {
+    if (!is_plain_name(rename.from) || !is_plain_name(rename.to)) {
+        return complete(id, io::IoStatus::io_error);
+    }
+    prepare(id, operations_.at(id));
+}
+
 void UringDisk::start_list(OperationId id, const io::List& list) {
     auto names = list_directory(dir_fd_);
     if (!names) return complete(id, status_of_errno(names.error()));
@@ -414,6 +424,10 @@ void UringDisk::prepare(OperationId id, Operation& operation) {
                 io_uring_prep_fsync(sqe, descriptor(e.file), IORING_FSYNC_DATASYNC);
             },
             [&](const io::Remove& e) { io_uring_prep_unlinkat(sqe, dir_fd_, e.name.c_str(), 0); },
+            [&](const io::Rename& e) {
+                io_uring_prep_renameat(sqe, dir_fd_, e.from.c_str(), dir_fd_, e.to.c_str(),
+                                       RENAME_NOREPLACE);
+            },
             [&](const io::SyncDir&) { io_uring_prep_fsync(sqe, dir_fd_, 0); },
             [](const auto&) { SAMSA_UNREACHABLE("no kernel request for this operation"); },
         },

@@ -122,6 +122,7 @@ private:
     void start_fsync(OperationId id, const io::Fsync& fsync);
     void start_truncate(OperationId id, const io::Truncate& truncate);
     void start_remove(OperationId id, const io::Remove& remove);
+    void start_rename(OperationId id, const io::Rename& rename);
     void start_list(OperationId id, const io::List& list);
     void start_sync_dir(OperationId id);
 

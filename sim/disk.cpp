@@ -57,6 +57,7 @@ std::optional<io::IoCompleted> SimDisk::execute(const io::Effect& operation) {
                 return truncate(op);
             },
             [this](const io::Remove& op) -> std::optional<io::IoCompleted> { return remove(op); },
+            [this](const io::Rename& op) -> std::optional<io::IoCompleted> { return rename(op); },
             [this](const io::List& op) -> std::optional<io::IoCompleted> { return list(op); },
             [this](const io::SyncDir& op) -> std::optional<io::IoCompleted> {
                 return sync_dir(op);
@@ -208,6 +209,20 @@ io::IoCompleted SimDisk::remove(const io::Remove& op) {
     return completion(op.token, io::IoStatus::ok);
 }
 
+// Like a removal of `from` and a creation of `to` with the same contents: a
+// crash before the next sync_dir() brings back the old name.
+io::IoCompleted SimDisk::rename(const io::Rename& op) {
+    const auto found = files_.find(op.from);
+    if (found == files_.end()) return completion(op.token, io::IoStatus::not_found);
+    if (files_.contains(op.to)) return completion(op.token, io::IoStatus::already_exists);
+    std::shared_ptr<File> file = found->second;
+    if (file->durable_entry) removed_[op.from] = file;
+    files_.erase(found);
+    file->durable_entry = false;
+    files_[op.to] = std::move(file);
+    return completion(op.token, io::IoStatus::ok);
+}
+
 io::IoCompleted SimDisk::list(const io::List& op) {
     io::IoCompleted done = completion(op.token, io::IoStatus::ok);
     done.names = names();
@@ -257,9 +272,14 @@ void SimDisk::crash_file(File& file) {
 void SimDisk::crash() {
     handles_.clear();
     direct_handles_.clear();
-    for (auto& [name, file] : removed_) files_[name] = file;
-    removed_.clear();
+    // Names created since the last sync_dir() go (a renamed file's new name
+    // among them); names removed since come back (its old name).
     std::erase_if(files_, [](const auto& entry) { return !entry.second->durable_entry; });
+    for (auto& [name, file] : removed_) {
+        file->durable_entry = true;
+        files_[name] = file;
+    }
+    removed_.clear();
     for (auto& [name, file] : files_) crash_file(*file);
 }
 

@@ -6,8 +6,8 @@
 // unless the fault plan says that some unsynced writes did reach the platter
 // (partial_flush) or that the write in flight was torn (torn_write): then a
 // prefix of the unsynced writes is kept, and the write after them is kept only
-// up to a random byte. Creations and removals of files are durable only after
-// sync_dir(); a crash forgets newer ones. Reads may fail (EIO) or come back
+// up to a random byte. Creations, renames and removals of files are durable
+// only after sync_dir(); a crash forgets newer ones. Reads may fail (EIO) or come back
 // with a flipped bit; writes and fsyncs may fail with EIO; writes that would
 // exceed the capacity fail with ENOSPC. A file opened `direct` accepts only
 // aligned writes (a misaligned one is a bug in the machine: an assertion), and
@@ -89,6 +89,7 @@ private:
     io::IoCompleted fsync(const io::Fsync& op);
     io::IoCompleted truncate(const io::Truncate& op);
     io::IoCompleted remove(const io::Remove& op);
+    io::IoCompleted rename(const io::Rename& op);
     io::IoCompleted list(const io::List& op);
     io::IoCompleted sync_dir(const io::SyncDir& op);
     File* handle(FileId file);

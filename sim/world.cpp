@@ -55,6 +55,10 @@ std::uint64_t hash_effect(const io::Effect& effect) {
             [&](const io::Remove& e) {
                 return hash_combine(hash_combine(kind, e.token.value()), hash_string(e.name));
             },
+            [&](const io::Rename& e) {
+                return hash_combine(hash_combine(kind, e.token.value()),
+                                    hash_combine(hash_string(e.from), hash_string(e.to)));
+            },
             [&](const io::List& e) { return hash_combine(kind, e.token.value()); },
             [&](const io::SyncDir& e) { return hash_combine(kind, e.token.value()); },
             [&](const io::ClientReply& e) {

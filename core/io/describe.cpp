@@ -50,8 +50,9 @@ const char* kind_name(const Event& event) noexcept {
 
 const char* kind_name(const Effect& effect) noexcept {
     static constexpr const char* names[] = {
-        "send",  "set_timer", "cancel_timer", "open", "close",    "write",        "read",
-        "fsync", "truncate",  "remove",       "list", "sync_dir", "client_reply", "client_close"};
+        "send",  "set_timer", "cancel_timer", "open",         "close",
+        "write", "read",      "fsync",        "truncate",     "remove",
+        "list",  "sync_dir",  "client_reply", "client_close", "rename"};
     return names[effect.index()];
 }
 
@@ -117,6 +118,7 @@ std::string describe(const Effect& effect) {
                        (e.frame ? " " + bytes_summary(*e.frame) : std::string(" none"));
             },
             [](const ClientClose& e) { return "client_close " + e.client.to_string(); },
+            [](const Rename& e) { return "rename " + token(e.token) + " " + e.from + " " + e.to; },
         },
         effect);
 }

@@ -14,7 +14,7 @@
 //   driver ---------------------------------------------------------> machine
 //          <---------------------------------------------------------
 //          effects: Send, SetTimer, CancelTimer, Open, Close, Write, Read,
-//                   Fsync, Truncate, Remove, List, SyncDir,
+//                   Fsync, Truncate, Remove, Rename, List, SyncDir,
 //                   ClientReply, ClientClose
 //
 // Contract, identical for both drivers:
@@ -34,8 +34,13 @@
 //   run, and they may or may not make it durable (a later Fsync does). Group
 //   commit uses it to write the next batch while the last one is being synced. Every operation that
 //   carries a token completes exactly once with that token, unless the process crashes first.
+// - Operations on names - Open, Remove, Rename, List, SyncDir - take effect
+//   in the order they were issued, among themselves (Open also in its file's
+//   order): Rename, SyncDir, Open makes the new name durable before the
+//   opened file's first Write.
 // - Written data is durable only once an Fsync issued after it has completed
-//   successfully. Creating and removing files is durable only after SyncDir.
+//   successfully. Creating, renaming and removing files is durable only after
+//   SyncDir.
 //   A crash loses what is not durable and may tear the sector being written.
 // - Reads may return corrupted bytes (machines verify checksums) or fail.
 // - Client connections (the Kafka protocol's clients, not peers) deliver
@@ -265,6 +270,15 @@ struct Remove {
     std::string name;
 };
 
+// Renames file `from` to `to` (durable, like a creation, after SyncDir).
+// Fails with already_exists when `to` exists (it is never replaced), and with
+// not_found when `from` does not.
+struct Rename {
+    IoToken token;
+    std::string from;
+    std::string to;
+};
+
 struct List {
     IoToken token;
 };
@@ -288,7 +302,7 @@ struct ClientClose {
 };
 
 using Effect = std::variant<Send, SetTimer, CancelTimer, Open, Close, Write, Read, Fsync, Truncate,
-                            Remove, List, SyncDir, ClientReply, ClientClose>;
+                            Remove, List, SyncDir, ClientReply, ClientClose, Rename>;
 
 // Where a step puts its effects. Bounded: a machine that emits more than
 // effects_max effects in one step has a bug (an unbounded loop or queue).

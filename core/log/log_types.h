@@ -37,6 +37,13 @@ struct LogConfig {
     bool direct_io = true;
     // New segments reserve segment_bytes_max of disk when created.
     bool preallocate = true;
+    // Segment files that retention drops are kept (renamed
+    // <prefix><20-digit bound>.spare, every offset they held below the bound),
+    // up to this many, and a roll reuses one rather than creating a file:
+    // writes then overwrite blocks the file system has allocated and written
+    // already, which is faster than extending a file (docs/benchmarks.md).
+    // 0: dropped segments are removed.
+    std::size_t spare_segments_max = 1;
     // Recent batches kept in memory for readers at the tail (0: no cache).
     std::uint64_t cache_bytes_max = 32ULL << 20;
 };

@@ -124,10 +124,19 @@ std::size_t PartitionLog::indexed_segment_count() const noexcept {
         segments_.begin(), segments_.end(), [](const Segment& s) { return s.sparse_complete; }));
 }
 
-std::optional<Offset> PartitionLog::parse_segment_name(const std::string& prefix,
-                                                       const std::string& name) {
-    if (name.size() != prefix.size() + 24 || name.compare(0, prefix.size(), prefix) != 0 ||
-        name.compare(name.size() - 4, 4, ".log") != 0) {
+std::string PartitionLog::spare_name(const std::string& prefix, Offset bound) {
+    std::string name = segment_name(prefix, bound);
+    return name.replace(name.size() - 4, 4, ".spare");
+}
+
+namespace {
+
+// The 20-digit offset of "<prefix><digits><suffix>".
+std::optional<Offset> parse_offset_name(const std::string& prefix, const std::string& name,
+                                        std::string_view suffix) {
+    if (name.size() != prefix.size() + 20 + suffix.size() ||
+        name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
         return std::nullopt;
     }
     std::int64_t value = 0;
@@ -137,6 +146,18 @@ std::optional<Offset> PartitionLog::parse_segment_name(const std::string& prefix
         value = value * 10 + (name[i] - '0');
     }
     return Offset(value);
+}
+
+}  // namespace
+
+std::optional<Offset> PartitionLog::parse_segment_name(const std::string& prefix,
+                                                       const std::string& name) {
+    return parse_offset_name(prefix, name, ".log");
+}
+
+std::optional<Offset> PartitionLog::parse_spare_name(const std::string& prefix,
+                                                     const std::string& name) {
+    return parse_offset_name(prefix, name, ".spare");
 }
 
 std::optional<std::uint64_t> PartitionLog::framed_size(std::span<const std::uint8_t> bytes,
@@ -192,6 +213,10 @@ void PartitionLog::on_io(const io::IoCompleted& done, io::Outbox& out) {
         on_flush_io(sequence, done, out);
     } else if (maintenance_tokens_.erase(token) != 0) {
         on_maintenance_io(done, out);
+    } else if (trim_tokens_.erase(token) != 0) {
+        on_trim_io(done, out);
+    } else if (spare_renames_.contains(token)) {
+        on_spare_renamed(done, out);
     } else if (background_tokens_.erase(token) == 0) {
         on_recovery_io(done, out);
     }
@@ -253,7 +278,7 @@ Result<AppendResult, LogError> PartitionLog::append_checked(io::Bytes batch,
 // roll waits until nothing is in flight (so a segment is sealed with
 // everything in it durable).
 void PartitionLog::flush(io::Outbox& out) {
-    if (flushes_held_) return;
+    if (flushes_held_ || !trim_tokens_.empty()) return;
     while (!tail_load_ && !pending_.empty() && state_ == State::ready) {
         if (!flushes_.empty() &&
             (flushes_.size() >= flushes_in_flight_max || needs_roll() ||
@@ -261,6 +286,7 @@ void PartitionLog::flush(io::Outbox& out) {
             return;
         }
         if (tail_page_missing()) return load_tail_page(out);
+        if (needs_roll() && tail_has_stale_bytes()) return trim_recycled_tail(out);
         issue_flush(out);
     }
 }
@@ -300,6 +326,7 @@ void PartitionLog::issue_flush(io::Outbox& out) {
         pending_.pop_front();
     }
     segment.size = end;
+    segment.trimmed = false;
     if (direct) {
         tail_page_.assign(data.begin() + static_cast<long>(io::align_down(end) - write_at),
                           data.end());
@@ -336,7 +363,7 @@ void PartitionLog::roll(Flush& batch_flush, io::Outbox& out) {
     Segment& last = segments_.back();
     SAMSA_ASSERT(last.indexed && last.sparse_complete);
     write_index_file(last, out);
-    if (config_.direct_io && last.size % io::direct_alignment != 0) {
+    if (config_.direct_io && last.size % io::direct_alignment != 0 && !last.trimmed) {
         // Trim the sealed segment's page padding (reads also tolerate it).
         const IoToken trim = next_token();
         const IoToken sync = next_token();
@@ -345,16 +372,78 @@ void PartitionLog::roll(Flush& batch_flush, io::Outbox& out) {
         track(batch_flush, trim);
         track(batch_flush, sync);
     }
-    segments_.emplace_back(pending_.front().base, next_file(), true, config_.index_interval_bytes);
+    const Offset base = pending_.front().base;
+    segments_.emplace_back(base, next_file(), true, config_.index_interval_bytes);
+    if (!spares_.empty() && spares_.front() <= base) {
+        // Reuse a spare: its new name is durable before anything is written
+        // into it (namespace operations, the Open among them, run in order),
+        // so a crash never leaves a spare holding offsets at or above its
+        // bound. Its old batches are all below this segment's base, which
+        // tells them apart from this segment's own at recovery. A name taken
+        // already fails the Rename, and with it this flush.
+        const IoToken rename = next_token();
+        const IoToken named = next_token();
+        out.push(io::Rename{rename, spare_name(config_.file_prefix, spares_.front()),
+                            segment_name(config_.file_prefix, base)});
+        out.push(io::SyncDir{named});
+        track(batch_flush, rename);
+        track(batch_flush, named);
+        spares_.erase(spares_.begin());
+        segments_.back().recycled = true;
+        ++segments_recycled_;
+    }
+    const bool recycled = segments_.back().recycled;
     const IoToken open = next_token();
-    const IoToken sync = next_token();
-    out.push(open_segment(open, segments_.back(), true, true));
-    out.push(io::SyncDir{sync});
+    out.push(open_segment(open, segments_.back(), true, !recycled));
     track(batch_flush, open);
-    track(batch_flush, sync);
+    if (recycled) {
+        batch_flush.recycling = open;  // its completion gives the spare's size
+    } else {
+        const IoToken sync = next_token();
+        out.push(io::SyncDir{sync});
+        track(batch_flush, sync);
+    }
     batch_flush.rolled = true;
     tail_page_.clear();
     tail_page_known_ = true;
+}
+
+void PartitionLog::trim_recycled_tail(io::Outbox& out) {
+    SAMSA_ASSERT(flushes_.empty() && trim_tokens_.empty());
+    const Segment& tail = segments_.back();
+    const IoToken cut = next_token();
+    const IoToken sync = next_token();
+    out.push(io::Truncate{cut, tail.file, tail.size});
+    out.push(io::Fsync{sync, tail.file});
+    trim_tokens_ = {cut.value(), sync.value()};
+}
+
+bool PartitionLog::tail_has_stale_bytes() const {
+    const Segment& tail = segments_.back();
+    const std::uint64_t own = config_.direct_io ? io::align_up(tail.size) : tail.size;
+    return tail.recycled && tail.spare_bytes > own;
+}
+
+void PartitionLog::on_trim_io(const io::IoCompleted& done, io::Outbox& out) {
+    if (done.status != io::IoStatus::ok && !trim_error_) trim_error_ = from_io(done.status);
+    if (!trim_tokens_.empty()) return;
+    if (const auto error = std::exchange(trim_error_, std::nullopt)) {
+        // Nothing was written: the waiting appends fail and give their offsets
+        // back; the next append tries the trim again.
+        for (auto& append : pending_) {
+            completed_.push_back(AppendResult{append.id, append.base, append.last, *error});
+        }
+        if (pending_.empty()) return;
+        next_offset_ = pending_.front().base;
+        pending_.clear();
+        pending_bytes_ = 0;
+        epochs_.truncate_from_end(next_offset_);
+        epochs_dirty_ = true;
+        return;
+    }
+    segments_.back().recycled = false;
+    segments_.back().trimmed = true;
+    flush(out);
 }
 
 bool PartitionLog::tail_page_missing() const {
@@ -415,6 +504,9 @@ void PartitionLog::on_flush_io(std::uint64_t sequence, const io::IoCompleted& do
     SAMSA_ASSERT(found != flushes_.end() && found->operations_left > 0);
     if (done.status != io::IoStatus::ok && !found->error) found->error = from_io(done.status);
     if (done.token == found->write && done.status == io::IoStatus::ok) found->written = true;
+    if (done.token == found->recycling && done.status == io::IoStatus::ok) {
+        if (Segment* segment = segment_at(found->segment)) segment->spare_bytes = done.size;
+    }
     --found->operations_left;
     // Flushes complete in order. A failure waits until nothing of any flush
     // is outstanding (a later write must not land after the cut), then fails
@@ -483,6 +575,7 @@ void PartitionLog::fail_flush(io::Outbox& out) {
                   [&](const BatchPosition& batch) { return batch.base >= next_offset_; });
     segment->sparse.truncate_to(next_offset_, failed.position);
     segment->size = failed.position;
+    segment->recycled = false;  // the cut ends the file there
     tail_page_ = std::move(failed.tail_before);
     // Cut the file back to where the flush began, durably, before accepting more.
     maintenance_->cut = true;

@@ -18,6 +18,8 @@
 //
 // Segments roll when the next flush would pass segment_bytes_max; a new
 // segment's name is made durable (SyncDir) before any append in it completes.
+// Retention keeps up to spare_segments_max dropped segment files as spares,
+// and a roll reuses one (see LogConfig and core/log/README.md).
 // Each segment keeps an in-memory index of its batches (offset -> position),
 // built as batches are appended, and for older segments found at start-up
 // built lazily by the first read that needs it - so recovery reads only the
@@ -127,6 +129,14 @@ public:
                                                     std::size_t batch_bytes_max);
     static std::optional<Offset> parse_segment_name(const std::string& prefix,
                                                     const std::string& name);
+    // A spare segment file, every offset in it below `bound`: "<prefix><bound>.spare".
+    static std::string spare_name(const std::string& prefix, Offset bound);
+    static std::optional<Offset> parse_spare_name(const std::string& prefix,
+                                                  const std::string& name);
+    // Spare segment files kept for reuse (LogConfig::spare_segments_max).
+    [[nodiscard]] std::size_t spare_count() const noexcept { return spares_.size(); }
+    // Rolls that reused a spare file.
+    [[nodiscard]] std::uint64_t segments_recycled() const noexcept { return segments_recycled_; }
     // The offset and time index of a sealed segment: "<prefix><base>.index".
     static std::string index_name(const std::string& prefix, Offset base);
     // Sealed segments whose index is known (loaded, or built by reading them).
@@ -177,6 +187,12 @@ private:
         // segment is sealed, loaded at start-up; complete when sparse_complete.
         SegmentIndex sparse;
         bool sparse_complete = false;
+        // The file held an older segment (a spare) of `spare_bytes`: bytes
+        // past the data (and its page padding) are stale, and are trimmed
+        // before the segment is sealed.
+        bool recycled = false;
+        std::uint64_t spare_bytes = 0;
+        bool trimmed = false;  // the file ends exactly at `size`
     };
     struct PendingAppend {
         std::uint64_t id;
@@ -189,8 +205,9 @@ private:
         std::vector<PendingAppend> appends;
         Offset segment;  // base of the segment written
         std::uint64_t position;
-        io::Bytes tail_before;  // the partial last page before this flush
-        bool rolled = false;    // this flush created the segment
+        io::Bytes tail_before;             // the partial last page before this flush
+        bool rolled = false;               // this flush created the segment
+        std::optional<IoToken> recycling;  // the Open of a reused spare file
         IoToken write;
         bool written = false;  // the write completed (its fsync may not have)
         int operations_left = 0;
@@ -242,6 +259,14 @@ private:
     // Direct I/O rewrites the partial last page: its bytes must be in memory.
     bool tail_page_missing() const;
     void load_tail_page(io::Outbox& out);
+    // A recycled last segment about to be sealed: cut its stale bytes (and
+    // make that durable) before the next segment exists.
+    void trim_recycled_tail(io::Outbox& out);
+    [[nodiscard]] bool tail_has_stale_bytes() const;
+    void on_trim_io(const io::IoCompleted& done, io::Outbox& out);
+    // Retention: the oldest segment's file becomes a spare, or goes.
+    void retire_segment_file(const Segment& oldest, Offset bound, io::Outbox& out);
+    void on_spare_renamed(const io::IoCompleted& done, io::Outbox& out);
     void on_tail_page(const io::IoCompleted& done, io::Outbox& out);
     void finish_flush(io::Outbox& out);
     void fail_flush(io::Outbox& out);
@@ -308,8 +333,8 @@ private:
     void scan_tail(io::Outbox& out);
     void on_scanned(const io::IoCompleted& done, io::Outbox& out);
     void finish_scan(std::uint64_t valid_end, bool corrupt, io::Outbox& out);
-    bool followed_by_batch(std::uint64_t position, std::uint64_t size,
-                           std::span<const std::uint8_t> rest) const;
+    bool followed_by_batch(std::uint64_t size, std::span<const std::uint8_t> rest,
+                           Offset expected) const;
     void become_ready(io::Outbox& out);
     // A recovered batch's partitionLeaderEpoch against the checkpointed epochs.
     bool epoch_agrees(const BatchHeader& batch) const;
@@ -366,6 +391,17 @@ private:
     std::uint64_t indexes_rebuilt_ = 0;
     std::optional<IoToken> tail_load_;
     int tail_load_rereads_ = 0;
+
+    // Spare segment files: their bounds, ascending (see spare_name()).
+    std::vector<Offset> spares_;
+    struct SpareRename {
+        Offset segment;  // base of the dropped segment
+        Offset bound;
+    };
+    std::map<std::uint64_t, SpareRename> spare_renames_;  // in flight, by token value
+    std::set<std::uint64_t> trim_tokens_;                 // trim_recycled_tail() in flight
+    std::optional<LogError> trim_error_;
+    std::uint64_t segments_recycled_ = 0;
 
     // Recovery state.
     Step step_ = Step::list;

@@ -345,7 +345,8 @@ void PartitionLog::on_loaded(const io::IoCompleted& done, io::Outbox& out) {
 bool PartitionLog::quiet() const noexcept {
     return state_ != State::recovering && pending_.empty() && flushes_.empty() && reads_.empty() &&
            !maintenance_ && background_tokens_.empty() && index_loads_.empty() && !rebuilding_ &&
-           !tail_load_ && metadata_opens_.empty() && loading_.empty() && opening_.empty();
+           !tail_load_ && metadata_opens_.empty() && loading_.empty() && opening_.empty() &&
+           trim_tokens_.empty() && spare_renames_.empty();
 }
 
 void PartitionLog::close_files(io::Outbox& out) {
@@ -368,7 +369,7 @@ Offset PartitionLog::tail_start(std::uint64_t bytes) const noexcept {
 }
 
 bool PartitionLog::owns_file(const std::string& prefix, const std::string& name) {
-    if (parse_segment_name(prefix, name)) return true;
+    if (parse_segment_name(prefix, name) || parse_spare_name(prefix, name)) return true;
     if (name == checkpoint_name(prefix, 0) || name == checkpoint_name(prefix, 1)) return true;
     const std::string suffix = ".index";
     if (name.size() <= suffix.size() ||

@@ -262,6 +262,7 @@ Status<LogError> PartitionLog::truncate_to(Offset offset, io::Outbox& out) {
     maintenance_->cut_segment = segment.base;
     maintenance_->cut_position = at->position;
     segment.size = at->position;
+    segment.recycled = false;  // the cut ends the file there
     segment.sparse.truncate_to(offset, at->position);
     segment.sparse_complete = true;
     segment.index.erase(at, segment.index.end());
@@ -372,6 +373,37 @@ void PartitionLog::delete_segments_before(Offset offset, io::Outbox& out) {
                          [&](const Segment&, const Segment& next) { return next.base <= offset; });
 }
 
+void PartitionLog::retire_segment_file(const Segment& oldest, Offset bound, io::Outbox& out) {
+    const std::string name = segment_name(config_.file_prefix, oldest.base);
+    if (spares_.size() + spare_renames_.size() < config_.spare_segments_max) {
+        const IoToken rename = next_token();
+        out.push(io::Rename{rename, name, spare_name(config_.file_prefix, bound)});
+        spare_renames_.emplace(rename.value(), SpareRename{oldest.base, bound});
+        return;
+    }
+    const IoToken remove = next_token();
+    out.push(io::Remove{remove, name});
+    background_tokens_.insert(remove.value());
+}
+
+void PartitionLog::on_spare_renamed(const io::IoCompleted& done, io::Outbox& out) {
+    const auto found = spare_renames_.find(done.token.value());
+    SAMSA_ASSERT(found != spare_renames_.end());
+    const SpareRename renamed = found->second;
+    spare_renames_.erase(found);
+    if (done.status == io::IoStatus::ok) {
+        spares_.insert(std::upper_bound(spares_.begin(), spares_.end(), renamed.bound),
+                       renamed.bound);
+        return;
+    }
+    // Not kept: removed instead (the drop's SyncDir may have run already).
+    const IoToken remove = next_token();
+    const IoToken sync = next_token();
+    out.push(io::Remove{remove, segment_name(config_.file_prefix, renamed.segment)});
+    out.push(io::SyncDir{sync});
+    background_tokens_.insert({remove.value(), sync.value()});
+}
+
 template <class Drop>
 void PartitionLog::drop_oldest_segments(io::Outbox& out, Drop&& drop) {
     if (state_ != State::ready) return;
@@ -386,9 +418,7 @@ void PartitionLog::drop_oldest_segments(io::Outbox& out, Drop&& drop) {
         if (!drop(oldest, segments_[1])) break;
         remove_index_file(oldest.base, out);
         out.push(io::Close{oldest.file});
-        const IoToken remove = next_token();
-        out.push(io::Remove{remove, segment_name(config_.file_prefix, oldest.base)});
-        background_tokens_.insert(remove.value());
+        retire_segment_file(oldest, segments_[1].base, out);
         segments_.erase(segments_.begin());
         removed = true;
     }

@@ -4,9 +4,10 @@
 // batch by batch, validating each. A batch that fails its CRC is read again
 // (reads can flip bits) before it counts as bad. A bad batch that is not
 // followed by another valid-looking batch is a torn tail: the file is cut
-// there, durably, before the log serves. A bad batch followed by a valid one
-// is corruption in the middle: the log refuses to serve (needs_repair).
-// Older segments are not read at all, so recovery costs the tail segment only.
+// there, durably, before the log serves. So is the end of a recycled
+// segment's own data, after which come a former segment's (older) batches. A bad batch followed by
+// a valid one is corruption in the middle: the log refuses to serve (needs_repair). Older segments
+// are not read at all, so recovery costs the tail segment only.
 #include <algorithm>
 
 #include "core/log/batch.h"
@@ -72,10 +73,20 @@ void PartitionLog::start_again(io::Outbox& out) {
 
 void PartitionLog::on_listed(const io::IoCompleted& done, io::Outbox& out) {
     std::vector<Offset> bases;
+    spares_.clear();
     for (const auto& name : done.names) {
         if (auto base = parse_segment_name(config_.file_prefix, name)) bases.push_back(*base);
+        if (auto bound = parse_spare_name(config_.file_prefix, name)) spares_.push_back(*bound);
     }
     std::sort(bases.begin(), bases.end());
+    std::sort(spares_.begin(), spares_.end());
+    // More spares than kept now (a lower spare_segments_max): the rest go.
+    while (spares_.size() > config_.spare_segments_max) {
+        const IoToken remove = next_token();
+        out.push(io::Remove{remove, spare_name(config_.file_prefix, spares_.back())});
+        background_tokens_.insert(remove.value());
+        spares_.pop_back();
+    }
     if (bases.empty()) {
         load_metadata(out);
         return;
@@ -174,7 +185,7 @@ void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
                 out.push(io::Read{awaiting_, tail.file, position, config_.read_bytes_max});
                 return;
             }
-            const bool corrupt = !intact && complete && followed_by_batch(position, *size, rest);
+            const bool corrupt = !intact && complete && followed_by_batch(*size, rest, expected);
             return finish_scan(position, corrupt, out);
         }
         const auto header = parse_header(rest.first(*size));
@@ -184,14 +195,17 @@ void PartitionLog::on_scanned(const io::IoCompleted& done, io::Outbox& out) {
     }
 }
 
-bool PartitionLog::followed_by_batch(std::uint64_t position, std::uint64_t size,
-                                     std::span<const std::uint8_t> rest) const {
-    // Corruption rather than a torn tail: a plausible batch header follows.
+bool PartitionLog::followed_by_batch(std::uint64_t size, std::span<const std::uint8_t> rest,
+                                     Offset expected) const {
+    // Corruption rather than a torn tail: a plausible batch header follows,
+    // one that could come after the bad batch. Older batches do not count: a
+    // recycled segment file holds a former segment's batches past the end of
+    // its own data, all of them below its base.
     if (size == 0 || size + batch_header_bytes > rest.size()) return false;
-    (void)position;
     const auto next = rest.subspan(size);
     const auto next_size = framed_size(next, config_.batch_bytes_max);
-    return next_size && *next_size != 0 && next[batch_layout::magic] == batch_magic;
+    if (!next_size || *next_size == 0 || next[batch_layout::magic] != batch_magic) return false;
+    return base_offset_of(next) > expected;
 }
 
 void PartitionLog::finish_scan(std::uint64_t valid_end, bool corrupt, io::Outbox& out) {

@@ -149,6 +149,8 @@ ScenarioReport run_log_scenario(const ScenarioOptions& requested, const char* na
     // Small segments and reads, so rolls, retention and multi-read scans happen.
     params.log.segment_bytes_max = 4096 << shape.uniform(5);
     params.log.retention_bytes_max = shape.chance(0.5) ? params.log.segment_bytes_max * 4 : 0;
+    // Segment files retention drops are reused by later rolls (0-2 spares).
+    params.log.spare_segments_max = shape.uniform(3);
     params.log.read_bytes_max = 1024 << shape.uniform(4);
     params.log.fsync_before_ack = !ack_before_fsync;
     // 0: a second write goes out whenever one is in flight (two in flight often).

@@ -517,6 +517,7 @@ std::string run(const Setup& setup, std::vector<Op> ops, std::shared_ptr<Context
     LogConfig config;
     config.segment_bytes_max = setup.segment_bytes_max;
     config.retention_bytes_max = setup.segment_bytes_max * setup.retention_segments;
+    config.spare_segments_max = setup.seed % 3;  // 0: retention removes segment files
     c = std::make_shared<Context>();
     c->ops = std::move(ops);
     sim::World world(setup.seed, 1, sim::FaultPlan::none());

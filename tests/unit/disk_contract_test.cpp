@@ -85,6 +85,18 @@ std::vector<Stage> script() {
     stages.push_back(
         {{io::Read{token(18), a, 1, 3}, io::Close{a}, io::Read{token(19), a, 0, 4}}, 2});
     stages.push_back({{io::Read{token(20), missing, 0, 4}}, 1});
+    // Rename: never over an existing name, not from a missing one; names are
+    // ordered among themselves, so Rename, SyncDir, Open(no create) succeed
+    // together and the file keeps its bytes under the new name.
+    const FileId renamed(5), other(6);
+    stages.push_back({{io::Open{token(21), other, "d.log", true, false}, io::Close{other},
+                       io::Rename{token(22), "a.log", "d.log"}},
+                      2});
+    stages.push_back({{io::Rename{token(23), "gone.log", "c.log"}}, 1});
+    stages.push_back({{io::Rename{token(24), "a.log", "c.log"}, io::SyncDir{token(25)},
+                       io::Open{token(26), renamed, "c.log", false, false}, io::List{token(27)}},
+                      4});
+    stages.push_back({{io::Read{token(28), renamed, 0, 64}}, 1});
     return stages;
 }
 
@@ -180,6 +192,14 @@ TEST(DiskContract, SimulatorAndRuntimeProduceTheSameTranscript) {
         "token=18 status=ok size=3 data='ell' names=[]",
         "token=19 status=bad_file size=0 data='' names=[]",
         "token=20 status=bad_file size=0 data='' names=[]",
+        "token=21 status=ok size=0 data='' names=[]",
+        "token=22 status=already_exists size=0 data='' names=[]",
+        "token=23 status=not_found size=0 data='' names=[]",
+        "token=24 status=ok size=0 data='' names=[]",
+        "token=25 status=ok size=0 data='' names=[]",
+        "token=26 status=ok size=5 data='' names=[]",
+        "token=27 status=ok size=2 data='' names=[c.log,d.log]",
+        "token=28 status=ok size=5 data='hello' names=[]",
     };
     EXPECT_EQ(real, expected);
 }

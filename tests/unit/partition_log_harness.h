@@ -102,11 +102,14 @@ inline Phase quiet() {
 
 // Appends `count` new batches in one step, each with distinct contents. Every
 // other one goes in checked already, as the broker hands them over.
-inline Phase append(std::size_t count, std::int32_t epoch = 7, std::size_t value_bytes = 40) {
+// Appends `count` batches, `make(index)` each (index counts every append of the
+// journal); every other one goes in as a batch validated already.
+inline Phase append_made(std::size_t count, std::int32_t epoch,
+                         std::function<io::Bytes(std::size_t)> make) {
     return [=](Host& h, io::Outbox& out) {
         for (std::size_t i = 0; i < count; ++i) {
             const std::size_t index = h.j->sent.size() + h.j->rejected.size();
-            io::Bytes batch = make_batch(index, value_bytes);
+            io::Bytes batch = make(index);
             auto result =
                 index % 2 == 0
                     ? h.log.append(batch, epoch, out)
@@ -121,6 +124,11 @@ inline Phase append(std::size_t count, std::int32_t epoch = 7, std::size_t value
         }
         return true;
     };
+}
+
+inline Phase append(std::size_t count, std::int32_t epoch = 7, std::size_t value_bytes = 40) {
+    return append_made(count, epoch,
+                       [value_bytes](std::size_t index) { return make_batch(index, value_bytes); });
 }
 
 // Every accepted append has completed and the log is ready again.

@@ -69,6 +69,9 @@ public:
         return run(io::Read{next(), file, offset, length});
     }
     IoStatus remove(const std::string& name) { return run(io::Remove{next(), name}).status; }
+    IoStatus rename(const std::string& from, const std::string& to) {
+        return run(io::Rename{next(), from, to}).status;
+    }
     IoStatus sync_dir() { return run(io::SyncDir{next()}).status; }
 
     // Creates `name` as `file` holding `data`, all of it durable.
@@ -358,6 +361,42 @@ TEST(DiskNamespace, RemovedFileComesBackWithoutItsUnsyncedWrites) {
     ASSERT_EQ(h.remove("f"), IoStatus::ok);
     h.disk.crash();
     EXPECT_EQ(h.file("f"), pattern(16, 1));
+}
+
+TEST(DiskNamespace, RenameWithoutSyncDirIsUndoneByACrash) {
+    DiskHarness h;
+    h.make_durable(kF, "old", pattern(32, 4));
+    ASSERT_EQ(h.rename("old", "new"), IoStatus::ok);
+    EXPECT_EQ(h.disk.names(), std::vector<std::string>{"new"});
+    EXPECT_EQ(h.file("new"), pattern(32, 4));
+    h.disk.crash();
+    EXPECT_EQ(h.disk.names(), std::vector<std::string>{"old"});
+    EXPECT_EQ(h.file("old"), pattern(32, 4));
+}
+
+TEST(DiskNamespace, RenameAfterSyncDirSticksWithTheFileItsWritesAndNothingElse) {
+    DiskHarness h;
+    h.make_durable(kF, "old", pattern(32, 4));
+    ASSERT_EQ(h.rename("old", "new"), IoStatus::ok);
+    ASSERT_EQ(h.sync_dir(), IoStatus::ok);
+    // The open handle still reaches the file under its new name.
+    ASSERT_EQ(h.write(kF, 0, pattern(8, 9)), IoStatus::ok);
+    ASSERT_EQ(h.fsync(kF), IoStatus::ok);
+    ASSERT_EQ(h.write(kF, 8, pattern(8, 3)), IoStatus::ok);  // never synced
+    h.disk.crash();
+    EXPECT_EQ(h.disk.names(), std::vector<std::string>{"new"});
+    const Bytes before = pattern(32, 4);
+    EXPECT_EQ(h.file("new"), concat(pattern(8, 9), Bytes(before.begin() + 8, before.end())));
+}
+
+TEST(DiskNamespace, RenameNeverReplacesAndNeedsItsSource) {
+    DiskHarness h;
+    h.make_durable(kF, "a", pattern(8, 1));
+    h.make_durable(kG, "b", pattern(8, 2));
+    EXPECT_EQ(h.rename("a", "b"), IoStatus::already_exists);
+    EXPECT_EQ(h.rename("c", "d"), IoStatus::not_found);
+    EXPECT_EQ(h.file("a"), pattern(8, 1));
+    EXPECT_EQ(h.file("b"), pattern(8, 2));
 }
 
 // ---- (e) injected I/O errors ----------------------------------------------------------------
