@@ -27,6 +27,12 @@ struct LogConfig {
     std::uint64_t pending_bytes_max = 64ULL << 20;
     // While a write is in flight, the next goes out once this much is waiting.
     std::uint64_t flush_bytes_min = 1ULL << 20;
+    // One write carries at most this much (a larger batch goes alone), so a
+    // large backlog streams as several writes instead of one that the next
+    // appends wait behind (0: no cap).
+    std::uint64_t flush_bytes_max = 1ULL << 20;
+    // Writes outstanding at once (each with its fsync when fsync_before_ack).
+    std::size_t flushes_in_flight_max = 8;
     std::uint32_t read_bytes_max = 1 << 20;  // one disk read; a larger first batch reads alone
     int reread_max = 8;  // CRC failures of one read before the data counts as corrupt
     // false: an append completes when its write does, before any fsync. For

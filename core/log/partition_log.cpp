@@ -69,6 +69,7 @@ PartitionLog::PartitionLog(LogConfig config, std::uint32_t component, CacheBudge
       cache_(config_.cache_bytes_max, cache_budget) {
     SAMSA_ASSERT(component_ < (1U << 20));
     SAMSA_ASSERT(config_.segment_bytes_max > 0 && config_.read_bytes_max > 0);
+    SAMSA_ASSERT(config_.flushes_in_flight_max > 0);
 }
 
 IoToken PartitionLog::next_token() noexcept {
@@ -271,7 +272,9 @@ Result<AppendResult, LogError> PartitionLog::append_checked(io::Bytes batch,
 }
 
 // Up to flushes_in_flight_max writes are outstanding, so the next one is
-// prepared while the disk works on the last. A second one goes out with
+// prepared while the disk works on the last, and a backlog larger than
+// flush_bytes_max goes out as several writes queued back to back (the disk
+// never waits for the log to hand it the next). Another write goes out with
 // enough data to be worth a write of its own, or once the last write is done
 // and only its fsync runs: then the write overtakes it (may_pass_fsync) and
 // group commit overlaps one round's write with the last round's fsync. A
@@ -281,7 +284,7 @@ void PartitionLog::flush(io::Outbox& out) {
     if (flushes_held_ || !trim_tokens_.empty()) return;
     while (!tail_load_ && !pending_.empty() && state_ == State::ready) {
         if (!flushes_.empty() &&
-            (flushes_.size() >= flushes_in_flight_max || needs_roll() ||
+            (flushes_.size() >= config_.flushes_in_flight_max || needs_roll() ||
              (pending_bytes_ < config_.flush_bytes_min && !flushes_.back().written))) {
             return;
         }
@@ -310,13 +313,22 @@ void PartitionLog::issue_flush(io::Outbox& out) {
     const std::uint64_t write_at = direct ? io::align_down(segment.size) : segment.size;
     SAMSA_ASSERT(!direct || tail_page_.size() == segment.size - write_at);
     io::Bytes data;
-    data.reserve(tail_page_.size() + std::min(pending_bytes_, config_.segment_bytes_max) +
-                 io::direct_alignment);
+    std::uint64_t carry = std::min(pending_bytes_, config_.segment_bytes_max);
+    if (config_.flush_bytes_max > 0) {
+        carry = std::min(
+            carry, std::max<std::uint64_t>(config_.flush_bytes_max, pending_.front().bytes.size()));
+    }
+    data.reserve(tail_page_.size() + carry + io::direct_alignment);
     if (direct) data = tail_page_;
     std::uint64_t end = segment.size;
     while (!pending_.empty()) {
         PendingAppend& next = pending_.front();
-        if (end > segment.size && end + next.bytes.size() > config_.segment_bytes_max) break;
+        if (end > segment.size &&
+            (end + next.bytes.size() > config_.segment_bytes_max ||
+             (config_.flush_bytes_max > 0 &&
+              end - segment.size + next.bytes.size() > config_.flush_bytes_max))) {
+            break;
+        }
         note_batch(segment, parse_header(next.bytes).value(), end,
                    partition_leader_epoch_of(next.bytes));
         io::append(data, next.bytes);

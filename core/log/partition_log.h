@@ -9,8 +9,9 @@
 //
 // Appends are validated, given offsets at once (baseOffset and
 // partitionLeaderEpoch are rewritten in place; the CRC does not cover them),
-// and queued. Group commit: while one write+fsync is in flight, new appends
-// wait; when it completes, everything waiting goes out in the next write. An
+// and queued. Group commit: while writes (each with its fsync) are in flight,
+// new appends wait and go out together in the next, up to flush_bytes_max a
+// write and flushes_in_flight_max writes at once (LogConfig). An
 // append is reported complete (take_completed()) only after the fsync that
 // covers it - or after its write, in the no-fsync mode. If a write or fsync
 // fails, the appends of that flush and every one queued behind it fail, their
@@ -244,8 +245,6 @@ private:
     FileId next_file() noexcept;
     io::Open open_segment(IoToken token, const Segment& segment, bool create,
                           bool exclusive = false) const;
-    // Writes outstanding at once: one being written, the next being prepared.
-    static constexpr std::size_t flushes_in_flight_max = 2;
     void flush(io::Outbox& out);
     bool flushes_held_ = false;  // inside append_together()
     // append() once the batch is known valid.

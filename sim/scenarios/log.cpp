@@ -155,6 +155,10 @@ ScenarioReport run_log_scenario(const ScenarioOptions& requested, const char* na
     params.log.fsync_before_ack = !ack_before_fsync;
     // 0: a second write goes out whenever one is in flight (two in flight often).
     params.log.flush_bytes_min = shape.chance(0.5) ? 0 : params.log.flush_bytes_min;
+    // 1-8 writes in flight, and often writes capped small, so a backlog
+    // streams as many writes in flight that a crash can cut anywhere.
+    params.log.flushes_in_flight_max = 1 + shape.uniform(8);
+    params.log.flush_bytes_max = shape.chance(0.5) ? 1024 << shape.uniform(4) : 0;
     for (int i = 1; i <= options.nodes; ++i) {
         world.set_factory(NodeId(i), factory_of<LogNode>([params](NodeId self, Prng prng) {
                               return LogNode(self, prng, params);

@@ -518,6 +518,9 @@ std::string run(const Setup& setup, std::vector<Op> ops, std::shared_ptr<Context
     config.segment_bytes_max = setup.segment_bytes_max;
     config.retention_bytes_max = setup.segment_bytes_max * setup.retention_segments;
     config.spare_segments_max = setup.seed % 3;  // 0: retention removes segment files
+    // Writes capped small, 1-4 in flight, or the defaults.
+    config.flushes_in_flight_max = 1 + (setup.seed / 3) % 4;
+    config.flush_bytes_max = (setup.seed / 12) % 2 == 0 ? 512 : config.flush_bytes_max;
     c = std::make_shared<Context>();
     c->ops = std::move(ops);
     sim::World world(setup.seed, 1, sim::FaultPlan::none());

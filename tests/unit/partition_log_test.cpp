@@ -418,6 +418,46 @@ TEST(PartitionLogSim, FailedFlushesFailTheirAppendsAndGiveOffsetsBackWithTwoInFl
     failed_flushes_give_offsets_back(config);
 }
 
+TEST(PartitionLogSim, FailedFlushesFailTheirAppendsAndGiveOffsetsBackWithOneWritePerBatch) {
+    LogConfig config;
+    config.flush_bytes_min = 0;
+    config.flush_bytes_max = 1;  // a batch larger than the cap goes alone
+    failed_flushes_give_offsets_back(config);
+}
+
+// A backlog larger than flush_bytes_max goes out as several writes, up to
+// flushes_in_flight_max of them at once; the rest follow as they complete.
+void backlog_streams_as_capped_writes(bool fsync_before_ack) {
+    LogConfig config;
+    config.fsync_before_ack = fsync_before_ack;
+    config.flush_bytes_min = 0;
+    config.flush_bytes_max = 1;  // one batch per write
+    config.flushes_in_flight_max = 3;
+    std::uint64_t before = 0;
+    std::uint64_t at_once = 0;
+    SimRunner runner;
+    auto j = runner.start(Host(config, {ready(), run([&](Host& h, io::Outbox& out) {
+                                            before = h.log.flushes_issued();
+                                            append(10)(h, out);
+                                            at_once = h.log.flushes_issued() - before;
+                                        }),
+                                        idle(), read_all()}));
+    EXPECT_EQ(at_once, 3U);
+    EXPECT_EQ(runner.host()->log.flushes_issued(), before + 10);
+    expect_contiguous_success(*j);
+    ASSERT_EQ(j->read_sets.size(), 1U);
+    expect_batches(j->read_sets[0], *j, range(0, 10));
+    if (!fsync_before_ack) return;  // a restart may lose what no fsync covered
+    auto second = runner.restart(Host(config, {ready(), read_all()}));
+    ASSERT_EQ(second->read_sets.size(), 1U);
+    expect_batches(second->read_sets[0], *j, range(0, 10));
+}
+
+TEST(PartitionLogSim, ABacklogStreamsAsCappedWritesInFlightTogether) {
+    backlog_streams_as_capped_writes(true);
+    backlog_streams_as_capped_writes(false);
+}
+
 TEST(PartitionLogSim, TruncationCutsDurablyAtBatchBoundaries) {
     std::optional<LogError> non_boundary, while_busy, below_start;
     Offset cut;
