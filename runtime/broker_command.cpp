@@ -37,7 +37,8 @@ private:
 
 CLI::App* add_broker_command(CLI::App& app, BrokerArguments& arguments) {
     auto* broker = app.add_subcommand(
-        "broker", "Run one broker (a subset of the Kafka protocol so far; issue 4 in progress)");
+        "broker",
+        "Run one broker (a single node: replication between brokers is not wired in yet)");
     broker->add_option("--config", arguments.config_file,
                        "TOML file of the settings below (docs/samsa.example.toml)");
     // Flags are kept as typed and checked by the config file's rules, so

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The real `samsa broker` process on 127.0.0.1, driven by kcat and by raw sockets.
 
-Checks what the broker serves so far (issue 4 in progress): kcat's metadata request, topics
+Checks what the broker serves: kcat's metadata request, topics
 created with kafka-python's admin client (and found again after a restart), 10,000 keyed messages
 produced by kcat with acks=all and read back in order per partition after a broker restart,
 kafka-python's producer and an assigned consumer, pipelined requests answered in order, and bad input - garbage, negative and huge frame sizes, truncated
