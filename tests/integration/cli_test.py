@@ -28,8 +28,10 @@ import samsa_testing
 SAMSA = None
 TIMEOUT = 10
 HERE = os.path.dirname(os.path.abspath(__file__))
-MOCKBROKER_C = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "tools",
-                                             "mockbroker.c"))
+# The team's shared folder sits next to the repository; SAMSA_SHARED names it
+# for a checkout elsewhere.
+SHARED = os.environ.get("SAMSA_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
+MOCKBROKER_C = os.path.normpath(os.path.join(SHARED, "tools", "mockbroker.c"))
 
 
 def samsa(bootstrap, *args, stdin=None, timeout=60):
@@ -346,6 +348,9 @@ class MockBrokerTest(ClientTestBase):
 
     @classmethod
     def setUpClass(cls):
+        if not os.path.exists(MOCKBROKER_C):
+            raise RuntimeError("%s is missing: the shared folder belongs next to the repository,"
+                               " or set SAMSA_SHARED to it" % MOCKBROKER_C)
         cls.dir = tempfile.mkdtemp(prefix="samsa-cli-mock-")
         binary = os.path.join(cls.dir, "mockbroker")
         build = subprocess.run(["gcc", "-O1", "-o", binary, MOCKBROKER_C, "-lrdkafka"],
