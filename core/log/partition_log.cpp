@@ -386,6 +386,7 @@ void PartitionLog::roll(Flush& batch_flush, io::Outbox& out) {
     }
     const Offset base = pending_.front().base;
     segments_.emplace_back(base, next_file(), true, config_.index_interval_bytes);
+    bool recycled = false;
     if (!spares_.empty() && spares_.front() <= base) {
         // Reuse a spare: its new name is durable before anything is written
         // into it (namespace operations, the Open among them, run in order),
@@ -401,10 +402,9 @@ void PartitionLog::roll(Flush& batch_flush, io::Outbox& out) {
         track(batch_flush, rename);
         track(batch_flush, named);
         spares_.erase(spares_.begin());
-        segments_.back().recycled = true;
         ++segments_recycled_;
+        recycled = true;
     }
-    const bool recycled = segments_.back().recycled;
     const IoToken open = next_token();
     out.push(open_segment(open, segments_.back(), true, !recycled));
     track(batch_flush, open);
@@ -433,7 +433,7 @@ void PartitionLog::trim_recycled_tail(io::Outbox& out) {
 bool PartitionLog::tail_has_stale_bytes() const {
     const Segment& tail = segments_.back();
     const std::uint64_t own = config_.direct_io ? io::align_up(tail.size) : tail.size;
-    return tail.recycled && tail.spare_bytes > own;
+    return tail.spare_bytes > own;
 }
 
 void PartitionLog::on_trim_io(const io::IoCompleted& done, io::Outbox& out) {
@@ -442,18 +442,10 @@ void PartitionLog::on_trim_io(const io::IoCompleted& done, io::Outbox& out) {
     if (const auto error = std::exchange(trim_error_, std::nullopt)) {
         // Nothing was written: the waiting appends fail and give their offsets
         // back; the next append tries the trim again.
-        for (auto& append : pending_) {
-            completed_.push_back(AppendResult{append.id, append.base, append.last, *error});
-        }
-        if (pending_.empty()) return;
-        next_offset_ = pending_.front().base;
-        pending_.clear();
-        pending_bytes_ = 0;
-        epochs_.truncate_from_end(next_offset_);
-        epochs_dirty_ = true;
+        if (!pending_.empty()) fail_pending(*error, pending_.front().base);
         return;
     }
-    segments_.back().recycled = false;
+    segments_.back().spare_bytes = 0;
     segments_.back().trimmed = true;
     flush(out);
 }
@@ -544,6 +536,17 @@ void PartitionLog::finish_flush(io::Outbox&) {
     }
 }
 
+void PartitionLog::fail_pending(LogError error, Offset from) {
+    for (auto& append : pending_) {
+        completed_.push_back(AppendResult{append.id, append.base, append.last, error});
+    }
+    pending_.clear();
+    pending_bytes_ = 0;
+    next_offset_ = from;
+    epochs_.truncate_from_end(next_offset_);
+    epochs_dirty_ = true;
+}
+
 void PartitionLog::fail_flush(io::Outbox& out) {
     // Everything from the first failed flush on fails: later offsets were
     // given after it. Rolls happen with nothing in flight, so only the first
@@ -561,14 +564,7 @@ void PartitionLog::fail_flush(io::Outbox& out) {
         }
     }
     flushes_.clear();
-    for (auto& append : pending_) {
-        completed_.push_back(AppendResult{append.id, append.base, append.last, error});
-    }
-    pending_.clear();
-    pending_bytes_ = 0;
-    next_offset_ = failed.appends.front().base;
-    epochs_.truncate_from_end(next_offset_);
-    epochs_dirty_ = true;
+    fail_pending(error, failed.appends.front().base);
     state_ = State::repairing;
     maintenance_ = Maintenance{};
     if (failed.rolled) {
@@ -587,7 +583,7 @@ void PartitionLog::fail_flush(io::Outbox& out) {
                   [&](const BatchPosition& batch) { return batch.base >= next_offset_; });
     segment->sparse.truncate_to(next_offset_, failed.position);
     segment->size = failed.position;
-    segment->recycled = false;  // the cut ends the file there
+    segment->spare_bytes = 0;  // the cut ends the file there
     tail_page_ = std::move(failed.tail_before);
     // Cut the file back to where the flush began, durably, before accepting more.
     maintenance_->cut = true;

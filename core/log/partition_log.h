@@ -188,10 +188,9 @@ private:
         // segment is sealed, loaded at start-up; complete when sparse_complete.
         SegmentIndex sparse;
         bool sparse_complete = false;
-        // The file held an older segment (a spare) of `spare_bytes`: bytes
-        // past the data (and its page padding) are stale, and are trimmed
-        // before the segment is sealed.
-        bool recycled = false;
+        // The file held an older segment (a spare) of `spare_bytes` (0: it
+        // did not, or they are cut): bytes past the data (and its page
+        // padding) are stale, and are trimmed before the segment is sealed.
         std::uint64_t spare_bytes = 0;
         bool trimmed = false;  // the file ends exactly at `size`
     };
@@ -269,6 +268,8 @@ private:
     void on_tail_page(const io::IoCompleted& done, io::Outbox& out);
     void finish_flush(io::Outbox& out);
     void fail_flush(io::Outbox& out);
+    // Fails every waiting append with `error`; offsets from `from` on are given again.
+    void fail_pending(LogError error, Offset from);
     void on_flush_io(std::uint64_t sequence, const io::IoCompleted& done, io::Outbox& out);
     void issue_read(PendingRead read, io::Outbox& out);
     void on_read_io(PendingRead read, const io::IoCompleted& done, io::Outbox& out);

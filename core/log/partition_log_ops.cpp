@@ -262,7 +262,7 @@ Status<LogError> PartitionLog::truncate_to(Offset offset, io::Outbox& out) {
     maintenance_->cut_segment = segment.base;
     maintenance_->cut_position = at->position;
     segment.size = at->position;
-    segment.recycled = false;  // the cut ends the file there
+    segment.spare_bytes = 0;  // the cut ends the file there
     segment.sparse.truncate_to(offset, at->position);
     segment.sparse_complete = true;
     segment.index.erase(at, segment.index.end());
